@@ -1,0 +1,278 @@
+"""Shared machinery of the deep-ensemble estimators: parameters, data, the skorch net."""
+
+import warnings
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from skorch.callbacks import EarlyStopping
+from skorch.helper import predefined_split
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ..nn import ACTIVATIONS, ENSEMBLE_TYPES, EnsembleCriterion
+from ..utils import resolve_device
+from ..utils._compat import Interval, StrOptions, validate_data
+from ._data import ArrayDataset, BatchIterator
+from ._net import EnsembleNet, FiniteLossCheck, ValidationScore
+
+# Rows per prediction batch are chosen so that one hidden activation,
+# (rows, n_members, width) in float32, stays near this many elements (64 MB).
+_PREDICT_BUDGET = 2**24
+_AUTO_BATCH_SIZE = 256
+# Parameters that are adapters or biases: no weight decay on them.
+_NO_DECAY = ("*bias", "*.r", "*.s")
+
+
+def _check_hidden_layer_sizes(hidden_layer_sizes):
+    sizes = np.atleast_1d(np.asarray(hidden_layer_sizes, dtype=object))
+    if sizes.ndim != 1 or not all(
+        isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes
+    ):
+        raise ValueError(
+            "hidden_layer_sizes must be a sequence of positive integers, got "
+            f"{hidden_layer_sizes!r}."
+        )
+    return tuple(int(s) for s in sizes)
+
+
+def _concat(batches, axis=0):
+    """Join per-batch results (arrays, tuples of arrays or Bunches) along ``axis``."""
+    first = batches[0]
+    if isinstance(first, dict):
+        return type(first)(**{k: np.concatenate([b[k] for b in batches], axis) for k in first})
+    if isinstance(first, tuple):
+        return tuple(np.concatenate(parts, axis) for parts in zip(*batches))
+    return np.concatenate(batches, axis)
+
+
+class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
+    """Parameters, fitting and batched inference shared by the deep ensembles."""
+
+    _parameter_constraints = {
+        "n_members": [Interval(Integral, 1, None, closed="left")],
+        "ensemble_type": [StrOptions(set(ENSEMBLE_TYPES))],
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "bootstrap": ["boolean"],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    @abstractmethod
+    def __init__(
+        self,
+        *,
+        n_members,
+        ensemble_type,
+        hidden_layer_sizes,
+        activation,
+        dropout,
+        lr,
+        weight_decay,
+        batch_size,
+        max_epochs,
+        early_stopping,
+        validation_fraction,
+        patience,
+        bootstrap,
+        device,
+        random_state,
+        verbose,
+    ):
+        self.n_members = n_members
+        self.ensemble_type = ensemble_type
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.bootstrap = bootstrap
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ----------------------------------------------------------- subclass hooks
+    @abstractmethod
+    def _module_params(self, n_features):
+        """Return ``(module_class, params)`` for the torch module."""
+
+    @abstractmethod
+    def _criterion_kind(self):
+        """Return the :class:`skens.nn.EnsembleCriterion` kind to train with."""
+
+    # Kind of the validation score recorded each epoch ('accuracy' or 'r2').
+    _score_kind = None
+    # Whether the internal validation split is stratified on y.
+    _stratify = False
+
+    # ----------------------------------------------------------------- fitting
+    def _validate_X_predict(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=np.float64)
+
+    def _transform(self, X):
+        """Scale validated rows for the module (fitted on the training data)."""
+        return self.scaler_.transform(X)
+
+    def _split(self, y, seed):
+        """Indices of the internal training and validation parts."""
+        indices = np.arange(len(y))
+        if not self.early_stopping:
+            return indices, None
+        stratify = y if self._stratify else None
+        try:
+            return train_test_split(
+                indices, test_size=self.validation_fraction, stratify=stratify, random_state=seed
+            )
+        except ValueError:
+            if stratify is None:
+                raise
+        warnings.warn(
+            f"{type(self).__name__}: some classes have too few samples for a stratified "
+            f"validation split with validation_fraction={self.validation_fraction}; "
+            "using a random split instead.",
+            UserWarning,
+        )
+        return train_test_split(
+            indices, test_size=self.validation_fraction, random_state=seed
+        )
+
+    def _member_weights(self, n_samples, sample_weight, rng):
+        """Loss weights of shape (n_samples, n_members), (n_samples, 1) or None."""
+        weight = None if sample_weight is None else sample_weight[:, None]
+        if self.bootstrap:
+            counts = rng.multinomial(n_samples, np.full(n_samples, 1.0 / n_samples), self.n_members)
+            weight = counts.T if weight is None else counts.T * weight
+        return None if weight is None else torch.as_tensor(weight, dtype=torch.float32)
+
+    def _predict_batch_size(self, hidden_layer_sizes):
+        width = max([*hidden_layer_sizes, len(getattr(self, "classes_", ())), 1])
+        return int(np.clip(_PREDICT_BUDGET // (self.n_members * width), 256, 65536))
+
+    def _make_net(self, n_features, hidden_layer_sizes, batch_size, valid_dataset, seed):
+        module, module_params = self._module_params(n_features)
+        callbacks = [("finite_loss", FiniteLossCheck())]
+        if valid_dataset is not None:
+            callbacks += [
+                ("valid_score", ValidationScore(self._score_kind)),
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="valid_loss",
+                        patience=self.patience,
+                        threshold=1e-4,
+                        threshold_mode="abs",
+                        load_best=True,
+                    ),
+                ),
+            ]
+        return EnsembleNet(
+            module=module,
+            **{f"module__{key}": value for key, value in module_params.items()},
+            criterion=EnsembleCriterion,
+            criterion__kind=self._criterion_kind(),
+            optimizer=torch.optim.AdamW,
+            lr=self.lr,
+            optimizer__weight_decay=self.weight_decay,
+            optimizer__param_groups=[(pattern, {"weight_decay": 0.0}) for pattern in _NO_DECAY],
+            max_epochs=self.max_epochs,
+            batch_size=batch_size,
+            dataset=ArrayDataset,
+            iterator_train=BatchIterator,
+            iterator_train__shuffle=True,
+            iterator_train__seed=seed,
+            iterator_valid=BatchIterator,
+            iterator_valid__batch_size=self._predict_batch_size(hidden_layer_sizes),
+            train_split=None if valid_dataset is None else predefined_split(valid_dataset),
+            callbacks=callbacks,
+            device=self.device_,
+            verbose=self.verbose,
+        )
+
+    def _fit(self, X, y, sample_weight=None):
+        """Fit on validated ``X`` (float64) and encoded ``y``; return the split indices."""
+        hidden_layer_sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
+        self.device_ = resolve_device(self.device)
+        rng = check_random_state(self.random_state)
+        torch_seed, shuffle_seed, split_seed = rng.randint(np.iinfo(np.int32).max, size=3)
+
+        self.scaler_ = StandardScaler().fit(X)
+        X_all = torch.as_tensor(self._transform(X), dtype=torch.float32)
+        y_all = torch.as_tensor(y)
+        train_idx, valid_idx = self._split(y, split_seed)
+
+        def on_device(tensor):
+            return None if tensor is None else tensor.to(self.device_)
+
+        train_weight = self._member_weights(
+            len(train_idx), None if sample_weight is None else sample_weight[train_idx], rng
+        )
+        train = ArrayDataset(
+            on_device(X_all[train_idx]), on_device(y_all[train_idx]), on_device(train_weight)
+        )
+        valid = None
+        if valid_idx is not None:
+            valid_weight = None if sample_weight is None else torch.as_tensor(
+                sample_weight[valid_idx], dtype=torch.float32
+            )
+            valid = ArrayDataset(
+                on_device(X_all[valid_idx]), on_device(y_all[valid_idx]), on_device(valid_weight)
+            )
+        batch_size = (
+            min(_AUTO_BATCH_SIZE, len(train_idx)) if self.batch_size == "auto" else self.batch_size
+        )
+        net = self._make_net(X.shape[1], hidden_layer_sizes, batch_size, valid, int(shuffle_seed))
+
+        cuda_devices = [torch.device(self.device_).index or 0] if self.device_ != "cpu" else []
+        with torch.random.fork_rng(devices=cuda_devices):
+            torch.manual_seed(int(torch_seed))
+            net.fit(train, y=None)
+        self._record_history(net.history, valid is not None)
+        net.trim_for_prediction()
+        self.net_ = net
+        return train_idx, valid_idx
+
+    def _record_history(self, history, validated):
+        self.n_iter_ = len(history)
+        self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
+        if validated:
+            self.validation_loss_curve_ = [float(v) for v in history[:, "valid_loss"]]
+            self.validation_scores_ = [float(v) for v in history[:, "valid_score"]]
+            self.best_loss_ = min(self.validation_loss_curve_)
+        else:
+            self.validation_loss_curve_ = None
+            self.validation_scores_ = None
+            self.best_loss_ = min(self.loss_curve_)
+
+    # --------------------------------------------------------------- inference
+    def _raw_outputs(self, X):
+        """Module outputs for validated rows, batch by batch, as CPU tensors."""
+        dataset = ArrayDataset(X, transform=self._transform)
+        yield from self.net_.forward_iter(dataset, training=False, device="cpu")
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "net_")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        return tags

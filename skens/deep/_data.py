@@ -1,0 +1,105 @@
+"""Fast batching for skorch: whole tensors sliced per batch, no per-sample Python.
+
+skorch's default path wraps the data in a ``Dataset`` and a torch
+``DataLoader``, which indexes one sample at a time and collates the batch in
+Python. For tabular data that is most of the cost of a training step. Here
+the training tensors are put on the device once per fit, and a batch is one
+index (or slice) operation on each tensor.
+"""
+
+import math
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+__all__ = ["ArrayDataset", "BatchIterator"]
+
+
+class ArrayDataset(Dataset):
+    """Features, targets and weights that are batched by whole-tensor indexing.
+
+    Parameters
+    ----------
+    X : tensor or ndarray of shape (n_samples, n_features)
+        Either a float32 tensor ready for the module (training data, already
+        on the device), or raw rows that ``transform`` turns into such a
+        tensor batch by batch (prediction, so that a million rows never exist
+        as one float32 copy).
+    y : tensor of shape (n_samples, ...), default=None
+    weight : tensor of shape (n_samples,) or (n_samples, n_members), default=None
+        Per-sample (or per-sample-and-member) loss weights.
+    transform : callable, default=None
+        Applied to each batch of ``X`` rows; must return a numpy array.
+
+    Notes
+    -----
+    A batch is ``(X_batch, (y_batch, weight_batch))``; skorch passes the
+    second element to ``get_loss`` as ``y_true``.
+    """
+
+    def __init__(self, X, y=None, weight=None, *, transform=None):
+        self.X = X
+        self.y = y
+        self.weight = weight
+        self.transform = transform
+
+    def __len__(self):
+        return len(self.X)
+
+    def batch(self, index):
+        """Return the batch at ``index`` (a slice or a tensor of positions)."""
+        X = self.X[index]
+        if self.transform is not None:
+            X = torch.from_numpy(np.ascontiguousarray(self.transform(X), dtype=np.float32))
+        if self.y is None:
+            return X, None
+        weight = None if self.weight is None else self.weight[index]
+        return X, (self.y[index], weight)
+
+    def __getitem__(self, i):
+        # Only for tools that expect a map-style Dataset; BatchIterator uses batch().
+        return self.batch(slice(i, i + 1))
+
+
+class BatchIterator:
+    """Iterate over an :class:`ArrayDataset` in mini-batches.
+
+    Used as skorch's ``iterator_train`` and ``iterator_valid``; skorch builds
+    one per fit and iterates it once per epoch.
+
+    Parameters
+    ----------
+    dataset : ArrayDataset
+    batch_size : int
+    shuffle : bool, default=False
+        Draw a new permutation at every pass.
+    seed : int, default=None
+        Seeds the permutation generator, so shuffling is reproducible without
+        touching torch's global random state.
+    """
+
+    def __init__(self, dataset, batch_size, *, shuffle=False, seed=None):
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.generator = torch.Generator()
+        if seed is not None:
+            self.generator.manual_seed(int(seed))
+        else:
+            self.generator.seed()
+
+    def __len__(self):
+        return math.ceil(len(self.dataset) / self.batch_size)
+
+    def __iter__(self):
+        n_samples = len(self.dataset)
+        if not self.shuffle:
+            for start in range(0, n_samples, self.batch_size):
+                yield self.dataset.batch(slice(start, start + self.batch_size))
+            return
+        order = torch.randperm(n_samples, generator=self.generator)
+        X = self.dataset.X
+        order = order.to(X.device) if isinstance(X, torch.Tensor) else order.numpy()
+        for start in range(0, n_samples, self.batch_size):
+            yield self.dataset.batch(order[start : start + self.batch_size])

@@ -1,0 +1,470 @@
+"""Deep ensembles of MLPs for classification and regression."""
+
+import numpy as np
+import torch
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import Bunch
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+
+from ..metrics import entropy_decomposition, gaussian_variance_decomposition
+from ..nn import EnsembleMLP, GaussianEnsembleMLP
+from ..utils._compat import StrOptions, _fit_context, validate_data
+from ._base import _BaseDeepEnsemble, _check_hidden_layer_sizes, _concat
+
+__all__ = ["DeepEnsembleClassifier", "DeepEnsembleRegressor"]
+
+_COMMON_PARAMETERS = """
+    n_members : int, default=8
+        Number of ensemble members, all trained at once in one torch module.
+
+    ensemble_type : {'batchensemble', 'independent'}, default='batchensemble'
+        ``'independent'``: each member has its own weight matrices (a classic
+        deep ensemble). ``'batchensemble'``: hidden layers share one weight
+        matrix and each member owns rank-1 scaling adapters and biases, as in
+        TabM; far fewer parameters for the same compute. Output layers are
+        independent in both.
+
+    hidden_layer_sizes : array-like of int, default=(256, 256)
+        Width of each hidden layer of every member. ``()`` gives an ensemble
+        of linear models.
+
+    activation : {'relu', 'gelu', 'silu', 'tanh', 'logistic', 'identity'}, default='relu'
+        Hidden-layer non-linearity.
+
+    dropout : float, default=0.1
+        Dropout probability after each hidden layer, drawn per member.
+
+    lr : float, default=1e-3
+        Learning rate of the AdamW optimizer.
+
+    weight_decay : float, default=1e-4
+        Decoupled weight decay of AdamW, applied to weight matrices (not to
+        biases or BatchEnsemble adapters).
+
+    batch_size : int or 'auto', default='auto'
+        Mini-batch size; ``'auto'`` is ``min(256, n_samples)``. All members see
+        the same mini-batches.
+
+    max_epochs : int, default=200
+        Maximum number of passes over the training data.
+
+    early_stopping : bool, default=True
+        Hold out ``validation_fraction`` of the training data, monitor the
+        ensemble's loss on it, stop after ``patience`` epochs without an
+        improvement of at least 1e-4, and restore the best weights.
+
+    validation_fraction : float, default=0.1
+        Share of the training data held out when ``early_stopping=True``.
+
+    patience : int, default=10
+        Epochs without improvement before early stopping.
+
+    bootstrap : bool, default=False
+        Train each member on its own bootstrap resample of the training data
+        (implemented as per-member loss weights, so members still share
+        mini-batches). Members differ by initialisation in any case.
+
+    device : str, default='auto'
+        Torch device: ``'auto'`` (CUDA when available, else CPU), ``'cpu'``,
+        ``'cuda'`` or ``'cuda:N'``.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout, shuffling, the validation split
+        and bootstrap draws. With an int, two fits on the CPU give identical
+        predictions. Torch's global random state is left untouched.
+
+    verbose : int, default=0
+        ``> 0`` prints skorch's per-epoch table of losses and scores.
+"""
+
+_COMMON_ATTRIBUTES = """
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` had string column names.
+
+    n_iter_ : int
+        Number of epochs run.
+
+    loss_curve_ : list of float
+        Training loss (mean of the members' losses) at each epoch.
+
+    validation_loss_curve_ : list of float or None
+        The ensemble's loss on the validation split at each epoch; ``None``
+        without early stopping.
+
+    best_loss_ : float
+        Lowest ensemble validation loss (the restored epoch) with early
+        stopping, else the lowest training loss.
+
+    device_ : str
+        Device the ensemble was trained on.
+
+    scaler_ : StandardScaler
+        Feature scaling fitted on the training data.
+
+    net_ : skorch.NeuralNet
+        The trained skorch net; ``net_.module_`` holds all members.
+"""
+
+
+def _docstring(doc):
+    return doc.replace("%(parameters)s", _COMMON_PARAMETERS.strip("\n")).replace(
+        "%(attributes)s", _COMMON_ATTRIBUTES.strip("\n")
+    )
+
+
+class DeepEnsembleClassifier(ClassifierMixin, _BaseDeepEnsemble):
+    _score_kind = "accuracy"
+    _stratify = True
+
+    def __init__(
+        self,
+        *,
+        n_members=8,
+        ensemble_type="batchensemble",
+        hidden_layer_sizes=(256, 256),
+        activation="relu",
+        dropout=0.1,
+        lr=1e-3,
+        weight_decay=1e-4,
+        batch_size="auto",
+        max_epochs=200,
+        early_stopping=True,
+        validation_fraction=0.1,
+        patience=10,
+        bootstrap=False,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            n_members=n_members,
+            ensemble_type=ensemble_type,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            dropout=dropout,
+            lr=lr,
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            patience=patience,
+            bootstrap=bootstrap,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
+
+    def _module_params(self, n_features):
+        return EnsembleMLP, dict(
+            in_features=n_features,
+            out_features=len(self.classes_),
+            n_members=self.n_members,
+            hidden_layer_sizes=_check_hidden_layer_sizes(self.hidden_layer_sizes),
+            activation=self.activation,
+            dropout=self.dropout,
+            ensemble_type=self.ensemble_type,
+        )
+
+    def _criterion_kind(self):
+        return "cross_entropy"
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train all members at once on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric training data; it is scaled internally.
+        y : array-like of shape (n_samples,)
+            Class labels (any sortable labels: strings, bools, integers).
+
+        Returns
+        -------
+        self : DeepEnsembleClassifier
+            The fitted estimator.
+        """
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
+        if type_of_target(y) not in ("binary", "multiclass"):
+            raise ValueError(
+                f"{type(self).__name__} supports binary and multiclass targets, got a "
+                f"{type_of_target(y)!r} target."
+            )
+        self.classes_, y_encoded = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the data, "
+                f"but the data contains only one class: {self.classes_[0]!r}."
+            )
+        self._fit(X, y_encoded.astype(np.int64))
+        return self
+
+    def _iter_member_proba(self, X):
+        X = self._validate_X_predict(X)
+        for logits in self._raw_outputs(X):
+            yield torch.softmax(logits.double(), dim=-1).numpy().transpose(1, 0, 2)
+
+    def predict_proba(self, X):
+        """Mean of the members' predicted class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``; rows sum to one.
+        """
+        return _concat([proba.mean(axis=0) for proba in self._iter_member_proba(X)])
+
+    def predict(self, X):
+        """Class with the highest mean probability.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def predict_proba_members(self, X):
+        """Each member's predicted class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_members, n_samples, n_classes)
+            Member axis first; ``proba.mean(axis=0)`` equals :meth:`predict_proba`.
+        """
+        return _concat(list(self._iter_member_proba(X)), axis=1)
+
+    def predict_uncertainty(self, X):
+        """Decompose the predictive entropy of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        uncertainty : Bunch
+            ``total`` (entropy of the mean prediction), ``aleatoric`` (mean of
+            the members' entropies) and ``epistemic`` (mutual information, the
+            members' disagreement), each an ndarray of shape (n_samples,) in
+            nats, with ``total == aleatoric + epistemic``. Computed by
+            :func:`skens.metrics.entropy_decomposition`.
+        """
+        parts = [entropy_decomposition(proba) for proba in self._iter_member_proba(X)]
+        return _concat([Bunch(total=p.total, aleatoric=p.aleatoric, epistemic=p.epistemic) for p in parts])
+
+
+class DeepEnsembleRegressor(RegressorMixin, _BaseDeepEnsemble):
+    _parameter_constraints = {
+        **_BaseDeepEnsemble._parameter_constraints,
+        "loss": [StrOptions({"gaussian_nll", "mse"})],
+    }
+    _score_kind = "r2"
+
+    def __init__(
+        self,
+        *,
+        n_members=8,
+        ensemble_type="batchensemble",
+        hidden_layer_sizes=(256, 256),
+        activation="relu",
+        dropout=0.1,
+        lr=1e-3,
+        weight_decay=1e-4,
+        batch_size="auto",
+        max_epochs=200,
+        early_stopping=True,
+        validation_fraction=0.1,
+        patience=10,
+        bootstrap=False,
+        loss="gaussian_nll",
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            n_members=n_members,
+            ensemble_type=ensemble_type,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            dropout=dropout,
+            lr=lr,
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            patience=patience,
+            bootstrap=bootstrap,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.loss = loss
+
+    def _module_params(self, n_features):
+        params = dict(
+            in_features=n_features,
+            n_members=self.n_members,
+            hidden_layer_sizes=_check_hidden_layer_sizes(self.hidden_layer_sizes),
+            activation=self.activation,
+            dropout=self.dropout,
+            ensemble_type=self.ensemble_type,
+        )
+        if self.loss == "gaussian_nll":
+            return GaussianEnsembleMLP, dict(params, n_outputs=self.n_outputs_)
+        return EnsembleMLP, dict(params, out_features=self.n_outputs_)
+
+    def _criterion_kind(self):
+        return self.loss
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train all members at once on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric training data; it is scaled internally.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Numeric targets; standardised internally.
+
+        Returns
+        -------
+        self : DeepEnsembleRegressor
+            The fitted estimator.
+        """
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
+        self._y_ndim = y.ndim
+        y_2d = y.reshape(len(y), -1).astype(np.float64)
+        self.n_outputs_ = y_2d.shape[1]
+        self.target_scaler_ = StandardScaler().fit(y_2d)
+        y_scaled = self.target_scaler_.transform(y_2d).astype(np.float32)
+        train_idx, valid_idx = self._fit(X, y_scaled)
+        self.noise_variance_ = None
+        if self.loss == "mse":
+            held_out = train_idx if valid_idx is None else valid_idx
+            self.noise_variance_ = self._residual_variance(X[held_out], y_2d[held_out])
+        return self
+
+    def _residual_variance(self, X, y):
+        """Each member's mean squared residual: the noise variance of an MSE fit."""
+        means = _concat([m.double().numpy() for m in self._raw_outputs(X)])  # (n, k, d)
+        means = means * self.target_scaler_.scale_ + self.target_scaler_.mean_
+        return ((means - y[:, None, :]) ** 2).mean(axis=0)  # (k, d)
+
+    def _iter_member_gaussians(self, X):
+        """Yield each batch's member means and variances, (n_members, batch, n_outputs)."""
+        X = self._validate_X_predict(X)
+        loc, scale = self.target_scaler_.mean_, self.target_scaler_.scale_
+        for out in self._raw_outputs(X):
+            if self.loss == "gaussian_nll":
+                mean, var = (t.double().numpy().transpose(1, 0, 2) for t in out)
+                var = var * scale**2
+            else:
+                mean = out.double().numpy().transpose(1, 0, 2)
+                var = np.broadcast_to(self.noise_variance_[:, None, :], mean.shape)
+            yield mean * scale + loc, var
+
+    def _squeeze(self, array):
+        return array[..., 0] if self._y_ndim == 1 else array
+
+    def predict(self, X, return_std=False):
+        """Mean of the ensemble's predictive distribution, and optionally its std.
+
+        The prediction is the uniform mixture of the member Gaussians: its
+        mean is the average member mean; its variance the average member
+        variance plus the variance of the member means.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+        return_std : bool, default=False
+            Also return the standard deviation of the predictive distribution.
+
+        Returns
+        -------
+        y_mean : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predicted mean.
+        y_std : ndarray of the same shape
+            Predictive standard deviation; only when ``return_std=True``.
+        """
+        parts = [gaussian_variance_decomposition(m, v) for m, v in self._iter_member_gaussians(X)]
+        mean = self._squeeze(_concat([p.mean for p in parts]))
+        if not return_std:
+            return mean
+        return mean, self._squeeze(np.sqrt(_concat([p.total for p in parts])))
+
+    def predict_members(self, X, return_std=False):
+        """Each member's predicted mean, and optionally its std.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+        return_std : bool, default=False
+            Also return each member's predicted standard deviation.
+
+        Returns
+        -------
+        y_mean : ndarray of shape (n_members, n_samples) or (n_members, n_samples, n_outputs)
+            Member axis first.
+        y_std : ndarray of the same shape
+            Only when ``return_std=True``. With ``loss='mse'`` this is each
+            member's residual standard deviation on held-out data.
+        """
+        means, variances = _concat(list(self._iter_member_gaussians(X)), axis=1)
+        if not return_std:
+            return self._squeeze(means)
+        return self._squeeze(means), self._squeeze(np.sqrt(variances))
+
+    def predict_uncertainty(self, X):
+        """Decompose the predictive variance of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        uncertainty : Bunch
+            ``total``, ``aleatoric`` (mean member variance) and ``epistemic``
+            (variance of the member means) variances, each of shape
+            (n_samples,) or (n_samples, n_outputs), with
+            ``total == aleatoric + epistemic``. Computed by
+            :func:`skens.metrics.gaussian_variance_decomposition`.
+        """
+        parts = [gaussian_variance_decomposition(m, v) for m, v in self._iter_member_gaussians(X)]
+        return Bunch(
+            **{key: self._squeeze(_concat([p[key] for p in parts])) for key in ("total", "aleatoric", "epistemic")}
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

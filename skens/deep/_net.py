@@ -1,0 +1,100 @@
+"""The skorch net behind the estimators, and its callbacks.
+
+skorch runs the fit loop; skens only overrides the smallest hooks:
+``get_loss`` (member-averaged loss for training, the ensemble's loss for
+validation, per-sample weights carried with the batch) and a few callbacks.
+"""
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback
+
+from ..exceptions import TrainingDivergedError
+
+__all__ = ["EnsembleNet", "FiniteLossCheck", "ValidationScore"]
+
+
+class EnsembleNet(NeuralNet):
+    """A skorch ``NeuralNet`` whose module holds every ensemble member.
+
+    The criterion must be a :class:`skens.nn.EnsembleCriterion`. Batches come
+    from :class:`skens.deep._data.BatchIterator` as ``(X, (y, weight))``.
+    """
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        target, weight = y_true
+        target = target.to(self.device, non_blocking=True)
+        if weight is not None:
+            weight = weight.to(self.device, non_blocking=True)
+        if training:
+            return self.criterion_(y_pred, target, weight)
+        return self.criterion_.ensemble_loss(y_pred, target, weight)
+
+
+class FiniteLossCheck(Callback):
+    """Stop with a clear error as soon as an epoch's loss is NaN or infinite."""
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        for key in ("train_loss", "valid_loss"):
+            if key in row and not np.isfinite(row[key]):
+                raise TrainingDivergedError(
+                    f"Training diverged: the {key.replace('_', ' ')} became {row[key]} at "
+                    f"epoch {row['epoch']}. Try a lower learning rate (lr={net.lr!r} now), "
+                    "a smaller network, or check the inputs for extreme values."
+                )
+
+
+def _ensemble_point_prediction(y_pred, kind):
+    if kind == "accuracy":
+        return torch.softmax(y_pred, dim=-1).mean(dim=1).argmax(dim=-1)
+    mean = y_pred[0] if isinstance(y_pred, (tuple, list)) else y_pred
+    return mean.mean(dim=1)
+
+
+class ValidationScore(Callback):
+    """Record the ensemble's accuracy or R² on the validation split each epoch.
+
+    Reuses the validation forward passes skorch already ran; the score goes to
+    the history under ``'valid_score'``.
+
+    Parameters
+    ----------
+    kind : {'accuracy', 'r2'}
+    """
+
+    def __init__(self, kind):
+        self.kind = kind
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.batches_ = []
+
+    def on_batch_end(self, net, batch=None, training=False, y_pred=None, **kwargs):
+        if training:
+            return
+        _, (target, weight) = batch
+        prediction = _ensemble_point_prediction(y_pred, self.kind)
+        self.batches_.append((prediction, target, weight))
+
+    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+        if not self.batches_:
+            return
+        prediction, target, weight = (
+            None if parts[0] is None else torch.cat(parts) for parts in zip(*self.batches_)
+        )
+        self.batches_ = []
+        net.history.record("valid_score", self._score(prediction, target, weight))
+
+    def _score(self, prediction, target, weight):
+        if weight is None:
+            weight = torch.ones(len(target), device=target.device)
+        weight = weight / weight.sum().clamp_min(1e-12)
+        if self.kind == "accuracy":
+            return float((weight * (prediction == target)).sum())
+        weight = weight.unsqueeze(-1)
+        mean = (weight * target).sum(dim=0)
+        ss_tot = (weight * (target - mean) ** 2).sum(dim=0)
+        ss_res = (weight * (target - prediction) ** 2).sum(dim=0)
+        r2 = torch.where(ss_tot > 0, 1 - ss_res / ss_tot.clamp_min(1e-12), torch.zeros_like(ss_tot))
+        return float(r2.mean())

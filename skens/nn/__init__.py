@@ -1,0 +1,35 @@
+"""Torch building blocks for vectorized ensembles (no scikit-learn here).
+
+Every module keeps all ensemble members in one set of tensors and evaluates
+them in one forward pass; outputs are laid out ``(batch, n_members, ...)``.
+"""
+
+from ._heads import GaussianHead
+from ._linear import BatchEnsembleLinear, EnsembleLinear
+from ._losses import (
+    EnsembleCriterion,
+    ensemble_log_loss,
+    ensemble_squared_error,
+    member_cross_entropy,
+    member_gaussian_nll,
+    member_squared_error,
+    mixture_gaussian_nll,
+)
+from ._mlp import ACTIVATIONS, ENSEMBLE_TYPES, EnsembleMLP, GaussianEnsembleMLP
+
+__all__ = [
+    "ACTIVATIONS",
+    "ENSEMBLE_TYPES",
+    "BatchEnsembleLinear",
+    "EnsembleCriterion",
+    "EnsembleLinear",
+    "EnsembleMLP",
+    "GaussianEnsembleMLP",
+    "GaussianHead",
+    "ensemble_log_loss",
+    "ensemble_squared_error",
+    "member_cross_entropy",
+    "member_gaussian_nll",
+    "member_squared_error",
+    "mixture_gaussian_nll",
+]

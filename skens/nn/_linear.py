@@ -1,0 +1,196 @@
+"""Linear layers that hold every ensemble member in one module.
+
+Activations travel member-first, as ``(n_members, batch, features)``, so
+that every layer is a single batched matrix multiplication. The very first
+layer of a network may also receive the shared ``(batch, features)`` input,
+which all members see.
+"""
+
+import math
+
+import torch
+from torch import nn
+
+__all__ = ["EnsembleLinear", "BatchEnsembleLinear"]
+
+
+def _init_rsqrt_uniform_(tensor, fan_in):
+    """Fill ``tensor`` from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), torch's Linear scale."""
+    bound = 1.0 / math.sqrt(fan_in)
+    return nn.init.uniform_(tensor, -bound, bound)
+
+
+def _check_positive(name, value):
+    if int(value) != value or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+
+
+class EnsembleLinear(nn.Module):
+    """``n_members`` independent linear maps applied with one batched matmul.
+
+    Parameters
+    ----------
+    in_features : int
+        Size of each input sample.
+    out_features : int
+        Size of each output sample.
+    n_members : int
+        Number of ensemble members, each with its own weight and bias.
+    bias : bool, default=True
+        Whether each member has an additive bias.
+
+    Attributes
+    ----------
+    weight : torch.nn.Parameter of shape (n_members, in_features, out_features)
+    bias : torch.nn.Parameter of shape (n_members, 1, out_features) or None
+
+    Notes
+    -----
+    The input is either shared by all members, shape ``(batch, in_features)``,
+    or member-specific, shape ``(n_members, batch, in_features)``. The output
+    is always ``(n_members, batch, out_features)``. Each member's weights are
+    drawn independently from U(-1/sqrt(in), 1/sqrt(in)), so members differ from
+    the start.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skens.nn import EnsembleLinear
+    >>> layer = EnsembleLinear(4, 3, n_members=5)
+    >>> layer(torch.randn(10, 4)).shape
+    torch.Size([5, 10, 3])
+    """
+
+    def __init__(self, in_features, out_features, n_members, *, bias=True):
+        super().__init__()
+        for name, value in [
+            ("in_features", in_features),
+            ("out_features", out_features),
+            ("n_members", n_members),
+        ]:
+            _check_positive(name, value)
+        self.in_features = in_features
+        self.out_features = out_features
+        self.n_members = n_members
+        self.weight = nn.Parameter(torch.empty(n_members, in_features, out_features))
+        self.bias = nn.Parameter(torch.empty(n_members, 1, out_features)) if bias else None
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self):
+        """Draw every member's weights and biases independently."""
+        _init_rsqrt_uniform_(self.weight, self.in_features)
+        if self.bias is not None:
+            _init_rsqrt_uniform_(self.bias, self.in_features)
+
+    def forward(self, x):
+        if x.dim() == 2:
+            # Shared input: one (batch, in) x (in, members * out) matmul.
+            weight = self.weight.permute(1, 0, 2).reshape(self.in_features, -1)
+            out = (x @ weight).view(x.shape[0], self.n_members, self.out_features)
+            out = out.transpose(0, 1)
+            return out if self.bias is None else out + self.bias
+        if self.bias is None:
+            return torch.bmm(x, self.weight)
+        return torch.baddbmm(self.bias, x, self.weight)
+
+    def extra_repr(self):
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"n_members={self.n_members}, bias={self.bias is not None}"
+        )
+
+
+class BatchEnsembleLinear(nn.Module):
+    """A linear layer shared by all members, with per-member rank-1 adapters.
+
+    Member ``k`` computes ``((x * r_k) @ W) * s_k + b_k``: one weight matrix
+    ``W`` is shared, and each member owns an input scaling ``r_k``, an output
+    scaling ``s_k`` and a bias ``b_k`` (BatchEnsemble, Wen et al. 2020, in the
+    form used by TabM, Gorishniy et al. 2024).
+
+    Parameters
+    ----------
+    in_features : int
+        Size of each input sample.
+    out_features : int
+        Size of each output sample.
+    n_members : int
+        Number of ensemble members.
+    scaling_init : {'ones', 'random-signs', 'normal'}, default='ones'
+        Initialisation of the input adapter ``r``. TabM initialises the first
+        layer's ``r`` with random signs, which is what makes the members
+        differ, and every other adapter with ones.
+    bias : bool, default=True
+        Whether each member has its own additive bias.
+
+    Attributes
+    ----------
+    weight : torch.nn.Parameter of shape (in_features, out_features)
+    r : torch.nn.Parameter of shape (n_members, 1, in_features)
+    s : torch.nn.Parameter of shape (n_members, 1, out_features)
+    bias : torch.nn.Parameter of shape (n_members, 1, out_features) or None
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skens.nn import BatchEnsembleLinear
+    >>> layer = BatchEnsembleLinear(4, 3, n_members=5, scaling_init="random-signs")
+    >>> layer(torch.randn(10, 4)).shape
+    torch.Size([5, 10, 3])
+    """
+
+    _scaling_inits = ("ones", "random-signs", "normal")
+
+    def __init__(
+        self, in_features, out_features, n_members, *, scaling_init="ones", bias=True
+    ):
+        super().__init__()
+        for name, value in [
+            ("in_features", in_features),
+            ("out_features", out_features),
+            ("n_members", n_members),
+        ]:
+            _check_positive(name, value)
+        if scaling_init not in self._scaling_inits:
+            raise ValueError(
+                f"scaling_init must be one of {self._scaling_inits}, got {scaling_init!r}."
+            )
+        self.in_features = in_features
+        self.out_features = out_features
+        self.n_members = n_members
+        self.scaling_init = scaling_init
+        self.weight = nn.Parameter(torch.empty(in_features, out_features))
+        self.r = nn.Parameter(torch.empty(n_members, 1, in_features))
+        self.s = nn.Parameter(torch.empty(n_members, 1, out_features))
+        self.bias = nn.Parameter(torch.empty(n_members, 1, out_features)) if bias else None
+        self.reset_parameters()
+
+    @torch.no_grad()
+    def reset_parameters(self):
+        """Initialise the shared weight, the adapters and the member biases."""
+        _init_rsqrt_uniform_(self.weight, self.in_features)
+        if self.scaling_init == "random-signs":
+            self.r.copy_(torch.bernoulli(torch.full_like(self.r, 0.5)) * 2 - 1)
+        elif self.scaling_init == "normal":
+            nn.init.normal_(self.r)
+        else:
+            nn.init.ones_(self.r)
+        nn.init.ones_(self.s)
+        if self.bias is not None:
+            # Independent biases per member add diversity on top of ``r``.
+            _init_rsqrt_uniform_(self.bias, self.in_features)
+
+    def forward(self, x):
+        if x.dim() == 2:
+            x = x.unsqueeze(0)  # (1, batch, in): broadcast against r
+        out = (x * self.r) @ self.weight
+        out = out * self.s
+        return out if self.bias is None else out + self.bias
+
+    def extra_repr(self):
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"n_members={self.n_members}, scaling_init={self.scaling_init!r}, "
+            f"bias={self.bias is not None}"
+        )

@@ -1,0 +1,151 @@
+"""Training and validation losses for ensembles laid out as ``(batch, n_members, ...)``.
+
+Training minimises the *mean of the members' losses*, so that each member is
+fitted as if alone; validation scores the *ensemble's* prediction (the mixture
+of the members), which is what users get from ``predict``.
+
+``weight`` arguments are optional non-negative sample weights: shape
+``(batch, n_members)`` for the member losses (bootstrap counts times sample
+weights) and ``(batch,)`` for the ensemble losses.
+"""
+
+import math
+
+import torch
+from torch.nn import functional as F
+
+__all__ = [
+    "EnsembleCriterion",
+    "member_cross_entropy",
+    "ensemble_log_loss",
+    "member_gaussian_nll",
+    "mixture_gaussian_nll",
+    "member_squared_error",
+    "ensemble_squared_error",
+]
+
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def _weighted_mean(values, weight):
+    """Mean over the batch axis (0), weighted; then mean over what remains."""
+    if weight is None:
+        return values.mean()
+    total = (values * weight).sum(dim=0)
+    return (total / weight.sum(dim=0).clamp_min(1e-12)).mean()
+
+
+def member_cross_entropy(logits, target, weight=None):
+    """Mean over members of each member's (weighted) cross-entropy.
+
+    Parameters
+    ----------
+    logits : tensor of shape (batch, n_members, n_classes)
+    target : long tensor of shape (batch,)
+    weight : tensor of shape (batch, n_members), optional
+    """
+    n_members = logits.shape[1]
+    losses = F.cross_entropy(
+        logits.transpose(1, 2), target.unsqueeze(1).expand(-1, n_members), reduction="none"
+    )
+    return _weighted_mean(losses, weight)
+
+
+def ensemble_log_loss(logits, target, weight=None):
+    """Log loss of the average of the members' softmax probabilities."""
+    log_proba = torch.logsumexp(F.log_softmax(logits, dim=-1), dim=1) - math.log(logits.shape[1])
+    losses = -log_proba.gather(1, target.unsqueeze(1)).squeeze(1)
+    return _weighted_mean(losses, weight)
+
+
+def _gaussian_log_pdf(mean, var, target):
+    """Log density summed over outputs: (batch, n_members, n_outputs) -> (batch, n_members)."""
+    target = target.unsqueeze(1)
+    log_pdf = -0.5 * (torch.log(var) + (target - mean) ** 2 / var) - _HALF_LOG_2PI
+    return log_pdf.sum(dim=-1)
+
+
+def member_gaussian_nll(mean, var, target, weight=None):
+    """Mean over members of each member's Gaussian NLL, per output.
+
+    Parameters
+    ----------
+    mean, var : tensors of shape (batch, n_members, n_outputs)
+    target : tensor of shape (batch, n_outputs)
+    weight : tensor of shape (batch, n_members), optional
+    """
+    losses = -_gaussian_log_pdf(mean, var, target) / mean.shape[-1]
+    return _weighted_mean(losses, weight)
+
+
+def mixture_gaussian_nll(mean, var, target, weight=None):
+    """NLL of the uniform mixture of the member Gaussians, per output."""
+    log_pdf = _gaussian_log_pdf(mean, var, target)
+    log_mix = torch.logsumexp(log_pdf, dim=1) - math.log(mean.shape[1])
+    return _weighted_mean(-log_mix / mean.shape[-1], weight)
+
+
+def member_squared_error(mean, target, weight=None):
+    """Mean over members of each member's mean squared error."""
+    losses = ((mean - target.unsqueeze(1)) ** 2).mean(dim=-1)
+    return _weighted_mean(losses, weight)
+
+
+def ensemble_squared_error(mean, target, weight=None):
+    """Mean squared error of the average of the members' predictions."""
+    losses = ((mean.mean(dim=1) - target) ** 2).mean(dim=-1)
+    return _weighted_mean(losses, weight)
+
+
+class EnsembleCriterion(torch.nn.Module):
+    """Pair a member-averaged training loss with the ensemble's validation loss.
+
+    Calling the criterion gives the training loss (mean of the members'
+    losses); :meth:`ensemble_loss` gives the loss of the aggregated
+    prediction, used for validation and early stopping.
+
+    Parameters
+    ----------
+    kind : {'cross_entropy', 'gaussian_nll', 'mse'}
+        ``'cross_entropy'`` expects logits ``(batch, n_members, n_classes)``;
+        ``'gaussian_nll'`` a ``(mean, variance)`` pair and ``'mse'`` a mean,
+        each ``(batch, n_members, n_outputs)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skens.nn import EnsembleCriterion
+    >>> criterion = EnsembleCriterion("cross_entropy")
+    >>> logits, target = torch.zeros(4, 3, 2), torch.tensor([0, 1, 0, 1])
+    >>> round(criterion(logits, target).item(), 4), round(criterion.ensemble_loss(logits, target).item(), 4)
+    (0.6931, 0.6931)
+    """
+
+    _losses = {
+        "cross_entropy": (member_cross_entropy, ensemble_log_loss),
+        "gaussian_nll": (member_gaussian_nll, mixture_gaussian_nll),
+        "mse": (member_squared_error, ensemble_squared_error),
+    }
+
+    def __init__(self, kind):
+        super().__init__()
+        if kind not in self._losses:
+            raise ValueError(f"kind must be one of {sorted(self._losses)}, got {kind!r}.")
+        self.kind = kind
+
+    def _call(self, fn, y_pred, target, weight):
+        if self.kind == "gaussian_nll":
+            mean, var = y_pred
+            return fn(mean, var, target, weight)
+        return fn(y_pred, target, weight)
+
+    def forward(self, y_pred, target, weight=None):
+        """Mean of the members' losses; ``weight`` has shape (batch, n_members)."""
+        return self._call(self._losses[self.kind][0], y_pred, target, weight)
+
+    def ensemble_loss(self, y_pred, target, weight=None):
+        """Loss of the ensemble's prediction; ``weight`` has shape (batch,)."""
+        return self._call(self._losses[self.kind][1], y_pred, target, weight)
+
+    def extra_repr(self):
+        return f"kind={self.kind!r}"
