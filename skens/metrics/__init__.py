@@ -1,5 +1,6 @@
 """Metrics that work on any model's outputs (numpy, scipy and scikit-learn only)."""
 
+from ._regression import gaussian_nll_loss
 from ._uncertainty import (
     entropy_decomposition,
     expected_entropy,
@@ -11,6 +12,7 @@ from ._uncertainty import (
 __all__ = [
     "entropy_decomposition",
     "expected_entropy",
+    "gaussian_nll_loss",
     "gaussian_variance_decomposition",
     "mutual_information",
     "predictive_entropy",

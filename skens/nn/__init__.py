@@ -4,6 +4,7 @@ Every module keeps all ensemble members in one set of tensors and evaluates
 them in one forward pass; outputs are laid out ``(batch, n_members, ...)``.
 """
 
+from ._dropout import FastDropout
 from ._heads import GaussianHead
 from ._linear import BatchEnsembleLinear, EnsembleLinear
 from ._losses import (
@@ -24,6 +25,7 @@ __all__ = [
     "EnsembleCriterion",
     "EnsembleLinear",
     "EnsembleMLP",
+    "FastDropout",
     "GaussianEnsembleMLP",
     "GaussianHead",
     "ensemble_log_loss",

@@ -85,11 +85,8 @@ class EnsembleLinear(nn.Module):
 
     def forward(self, x):
         if x.dim() == 2:
-            # Shared input: one (batch, in) x (in, members * out) matmul.
-            weight = self.weight.permute(1, 0, 2).reshape(self.in_features, -1)
-            out = (x @ weight).view(x.shape[0], self.n_members, self.out_features)
-            out = out.transpose(0, 1)
-            return out if self.bias is None else out + self.bias
+            # Shared input: a stride-0 view, so all members read the same rows.
+            x = x.expand(self.n_members, *x.shape)
         if self.bias is None:
             return torch.bmm(x, self.weight)
         return torch.baddbmm(self.bias, x, self.weight)

@@ -2,6 +2,7 @@
 
 from torch import nn
 
+from ._dropout import FastDropout
 from ._heads import GaussianHead
 from ._linear import BatchEnsembleLinear, EnsembleLinear
 
@@ -91,7 +92,7 @@ class EnsembleMLP(nn.Module):
                 layers.append(EnsembleLinear(d_in, d_out, n_members))
             layers.append(ACTIVATIONS[activation]())
             if dropout > 0:
-                layers.append(nn.Dropout(dropout))
+                layers.append(FastDropout(dropout))
         self.hidden = nn.Sequential(*layers)
         self.output = EnsembleLinear(sizes[-1], out_features, n_members)
 

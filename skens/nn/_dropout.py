@@ -1,0 +1,60 @@
+"""Dropout whose CPU mask costs a quarter of the random draws of ``nn.Dropout``.
+
+On the CPU, ``nn.Dropout`` spends most of its time drawing one random number
+per element; for an ensemble's ``(n_members, batch, width)`` activations that
+can cost more than the matrix multiplications. Here each 64-bit random draw
+gives four 16-bit uniform integers, each compared with a threshold: the
+dropout probability is represented to 1/65536, and each element is still
+dropped independently. On CUDA, torch's fused dropout is already fast and is
+used as it is.
+"""
+
+from torch import nn
+import torch
+from torch.nn import functional as F
+
+__all__ = ["FastDropout"]
+
+_INT16_RANGE = 65536
+_INT16_MIN = -32768
+
+
+class FastDropout(nn.Module):
+    """Inverted dropout with a cheap CPU mask.
+
+    Parameters
+    ----------
+    p : float, default=0.5
+        Probability of zeroing each element, in [0, 1).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skens.nn import FastDropout
+    >>> layer = FastDropout(0.25)
+    >>> out = layer(torch.ones(100_000))
+    >>> round(float((out == 0).float().mean()), 2), round(float(out.mean()), 1)
+    (0.25, 1.0)
+    >>> bool(torch.equal(layer.eval()(torch.ones(3)), torch.ones(3)))
+    True
+    """
+
+    def __init__(self, p=0.5):
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"p must be in [0, 1), got {p!r}.")
+        self.p = p
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        if x.device.type != "cpu":
+            return F.dropout(x, self.p, training=True)
+        n = x.numel()
+        bits = torch.randint(-(2**63), 2**63 - 1, ((n + 3) // 4,), dtype=torch.int64)
+        bits = bits.view(torch.int16)[:n].view(x.shape)
+        keep = (bits >= round(self.p * _INT16_RANGE) + _INT16_MIN).to(x.dtype)
+        return x * keep.mul_(1.0 / (1.0 - self.p))
+
+    def extra_repr(self):
+        return f"p={self.p}"
