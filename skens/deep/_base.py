@@ -269,6 +269,12 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         dataset = ArrayDataset(X, transform=self._transform)
         yield from self.net_.forward_iter(dataset, training=False, device="cpu")
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "net_" in state:
+            # skorch maps a CUDA net to the CPU when CUDA is missing; follow it.
+            self.device_ = str(self.net_.device)
+
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
 

@@ -100,7 +100,8 @@ _COMMON_ATTRIBUTES = """
         stopping, else the lowest training loss.
 
     device_ : str
-        Device the ensemble was trained on.
+        Device the ensemble lives on: where it was trained, or ``'cpu'`` after
+        loading a CUDA-trained model on a machine without CUDA.
 
     scaler_ : StandardScaler
         Feature scaling fitted on the training data.

@@ -1,0 +1,33 @@
+"""scikit-learn's common estimator checks on every public skens estimator."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skens.utils.discovery import all_estimators
+
+# Small nets and few epochs keep the checks fast; the checks that demand a
+# good fit (e.g. accuracy > 0.83 on blobs) still pass with these settings.
+_FAST_PARAMS = dict(
+    n_members=3, hidden_layer_sizes=(16,), max_epochs=30, batch_size=32, random_state=0
+)
+
+# Checks expected to fail, each with its reason. The goal is an empty map.
+EXPECTED_FAILED_CHECKS = {}
+
+
+def _tested_estimators():
+    for _, Estimator in all_estimators():
+        params = {k: v for k, v in _FAST_PARAMS.items() if k in Estimator().get_params()}
+        yield Estimator(**params)
+
+
+@parametrize_with_checks(
+    list(_tested_estimators()),
+    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(type(est).__name__, {}),
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+def test_discovery_finds_the_estimators():
+    names = [name for name, _ in all_estimators()]
+    assert {"DeepEnsembleClassifier", "DeepEnsembleRegressor"} <= set(names)

@@ -1,0 +1,22 @@
+import pytest
+
+from skens import DeepEnsembleClassifier, DeepEnsembleRegressor
+from skens.utils import all_estimators
+
+
+def test_all_estimators_lists_public_estimators():
+    found = dict(all_estimators())
+    assert found["DeepEnsembleClassifier"] is DeepEnsembleClassifier
+    assert found["DeepEnsembleRegressor"] is DeepEnsembleRegressor
+    assert all(not name.startswith("_") for name in found)
+
+
+def test_type_filter():
+    assert [n for n, _ in all_estimators("regressor")] == ["DeepEnsembleRegressor"]
+    both = [n for n, _ in all_estimators(["classifier", "regressor"])]
+    assert both == ["DeepEnsembleClassifier", "DeepEnsembleRegressor"]
+
+
+def test_unknown_type_filter():
+    with pytest.raises(ValueError, match="type_filter must be None or among"):
+        all_estimators("clusterer")
