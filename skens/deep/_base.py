@@ -21,8 +21,9 @@ from ._data import ArrayDataset, BatchIterator
 from ._net import EnsembleNet, FiniteLossCheck, ValidationScore
 
 # Rows per prediction batch are chosen so that one hidden activation,
-# (rows, n_members, width) in float32, stays near this many elements (64 MB).
-_PREDICT_BUDGET = 2**24
+# (rows, n_members, width) in float32, stays near this many elements (8 MB),
+# small enough to stay in cache on a CPU.
+_PREDICT_BUDGET = 2**21
 _AUTO_BATCH_SIZE = 256
 # Parameters that are adapters or biases: no weight decay on them.
 _NO_DECAY = ("*bias", "*.r", "*.s")

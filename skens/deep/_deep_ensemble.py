@@ -127,7 +127,7 @@ class DeepEnsembleClassifier(ClassifierMixin, _BaseDeepEnsemble):
     probabilities. Features are scaled internally and labels may be of any
     type.
 
-    Read more in the :ref:`User Guide <deep_ensembles>`.
+    Read more in the user guide: ``doc/user_guide/deep_ensembles.md``.
 
     Parameters
     ----------
@@ -348,7 +348,7 @@ class DeepEnsembleRegressor(RegressorMixin, _BaseDeepEnsemble):
     expects (aleatoric) and for their disagreement (epistemic). Features and
     targets are standardised internally.
 
-    Read more in the :ref:`User Guide <deep_ensembles>`.
+    Read more in the user guide: ``doc/user_guide/deep_ensembles.md``.
 
     Parameters
     ----------

@@ -179,11 +179,14 @@ class BatchEnsembleLinear(nn.Module):
             _init_rsqrt_uniform_(self.bias, self.in_features)
 
     def forward(self, x):
+        # Fold the adapters into per-member weights, diag(r_k) W diag(s_k): one
+        # (n_members, in, out) tensor instead of two passes over the activations.
+        weight = self.r.transpose(1, 2) * self.weight * self.s
         if x.dim() == 2:
-            x = x.unsqueeze(0)  # (1, batch, in): broadcast against r
-        out = (x * self.r) @ self.weight
-        out = out * self.s
-        return out if self.bias is None else out + self.bias
+            x = x.expand(self.n_members, *x.shape)
+        if self.bias is None:
+            return torch.bmm(x, weight)
+        return torch.baddbmm(self.bias, x, weight)
 
     def extra_repr(self):
         return (
