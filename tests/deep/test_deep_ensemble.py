@@ -333,3 +333,20 @@ def test_tiny_stratification_falls_back_with_a_warning(tiny):
     with pytest.warns(UserWarning, match="too few samples for a stratified validation split"):
         clf = DeepEnsembleClassifier(**tiny).fit(X, y)
     assert clf.predict_proba(X).shape == (30, 3)
+
+
+def test_predict_proba_on_a_million_rows_stays_in_bounded_memory(tiny):
+    import tracemalloc
+
+    X, y = make_classification(n_samples=200, n_features=5, random_state=0)
+    clf = DeepEnsembleClassifier(**tiny).fit(X, y)
+    X_big = np.random.RandomState(0).randn(1_000_000, 5)  # 40 MB
+    tracemalloc.start()
+    proba = clf.predict_proba(X_big)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert proba.shape == (1_000_000, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    # The output (16 MB) plus per-batch buffers: no whole-data copy of X or of the
+    # per-member outputs (which alone would be 48 MB).
+    assert peak < 40e6, f"peak numpy allocation {peak / 1e6:.0f} MB"
