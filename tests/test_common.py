@@ -11,7 +11,18 @@ _FAST_PARAMS = dict(
 )
 
 # Checks expected to fail, each with its reason. The goal is an empty map.
-EXPECTED_FAILED_CHECKS = {}
+_WEIGHT_REASON = (
+    "Training is stochastic float32 mini-batch optimisation, and the feature scaling is "
+    "fitted on the rows (not weighted), so a fit with integer sample_weight and a fit on "
+    "repeated rows agree closely but not to rtol=1e-7. The loss itself weights exactly "
+    "(tests/nn/test_losses.py::test_integer_weights_equal_repetition), zero weights drop a "
+    "sample exactly, and integer weights are checked statistically in "
+    "tests/deep/test_tabular_input.py. scikit-learn expects the same failure for SGDClassifier."
+)
+EXPECTED_FAILED_CHECKS = {
+    "DeepEnsembleClassifier": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
+    "DeepEnsembleRegressor": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
+}
 
 
 def _tested_estimators():

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PUBLIC_MODULES = ["skens", "skens.metrics", "skens.nn", "skens.utils", "skens.exceptions"]
+PUBLIC_MODULES = [
+    "skens",
+    "skens.metrics",
+    "skens.nn",
+    "skens.preprocessing",
+    "skens.utils",
+    "skens.exceptions",
+]
 
 
 @pytest.mark.parametrize("module_name", PUBLIC_MODULES)
@@ -44,5 +51,6 @@ def test_every_public_estimator_has_a_doctest_example():
 
     for name, Estimator in all_estimators():
         assert ">>> " in Estimator.__doc__, name
-        for method in ("fit", "predict"):
+        predict = "transform" if hasattr(Estimator, "transform") else "predict"
+        for method in ("fit", predict):
             assert getattr(Estimator, method).__doc__, f"{name}.{method}"

@@ -10,13 +10,13 @@ from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..nn import ACTIVATIONS, ENSEMBLE_TYPES, EnsembleCriterion
+from ..preprocessing import TabularPreprocessor, check_tabular_input
 from ..utils import resolve_device
-from ..utils._compat import Interval, StrOptions, validate_data
+from ..utils._compat import Interval, StrOptions, _safe_indexing
 from ._data import ArrayDataset, BatchIterator
 from ._net import EnsembleNet, FiniteLossCheck, ValidationScore
 
@@ -68,6 +68,8 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "patience": [Interval(Integral, 1, None, closed="left")],
         "bootstrap": ["boolean"],
+        "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
+        "numeric_scaling": [StrOptions({"quantile", "standard", "robust"})],
         "device": [str],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -90,6 +92,8 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         validation_fraction,
         patience,
         bootstrap,
+        categorical_features,
+        numeric_scaling,
         device,
         random_state,
         verbose,
@@ -107,6 +111,8 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         self.validation_fraction = validation_fraction
         self.patience = patience
         self.bootstrap = bootstrap
+        self.categorical_features = categorical_features
+        self.numeric_scaling = numeric_scaling
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -125,14 +131,26 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
     # Whether the internal validation split is stratified on y.
     _stratify = False
 
+    def _mlp_params(self, n_features):
+        """Module parameters shared by the classifier and the regressor."""
+        return dict(
+            in_features=n_features,
+            n_members=self.n_members,
+            hidden_layer_sizes=_check_hidden_layer_sizes(self.hidden_layer_sizes),
+            activation=self.activation,
+            dropout=self.dropout,
+            ensemble_type=self.ensemble_type,
+            categorical_cardinalities=list(self.preprocessor_.embedding_cardinalities_),
+        )
+
     # ----------------------------------------------------------------- fitting
+    def _check_X(self, X, *, reset):
+        """Validate a table (DataFrame or array) without converting its values."""
+        return check_tabular_input(self, X, reset=reset)
+
     def _validate_X_predict(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, reset=False, dtype=np.float64)
-
-    def _transform(self, X):
-        """Scale validated rows for the module (fitted on the training data)."""
-        return self.scaler_.transform(X)
+        return self._check_X(X, reset=False)
 
     def _split(self, y, seed):
         """Indices of the internal training and validation parts."""
@@ -210,14 +228,27 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         )
 
     def _fit(self, X, y, sample_weight=None):
-        """Fit on validated ``X`` (float64) and encoded ``y``; return the split indices."""
+        """Train on checked ``X``, encoded ``y`` and checked ``sample_weight``.
+
+        Rows of zero weight are left out, as if absent. Returns the encoded
+        inputs actually trained on, their targets and weights, and the
+        indices of the internal training and validation parts.
+        """
         hidden_layer_sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
         self.device_ = resolve_device(self.device)
         rng = check_random_state(self.random_state)
-        torch_seed, shuffle_seed, split_seed = rng.randint(np.iinfo(np.int32).max, size=3)
+        seeds = rng.randint(np.iinfo(np.int32).max, size=4)
+        torch_seed, shuffle_seed, split_seed, preprocessing_seed = (int(s) for s in seeds)
 
-        self.scaler_ = StandardScaler().fit(X)
-        X_all = torch.as_tensor(self._transform(X), dtype=torch.float32)
+        if sample_weight is not None and not np.all(sample_weight > 0):
+            kept = np.flatnonzero(sample_weight > 0)
+            X, y, sample_weight = _safe_indexing(X, kept), y[kept], sample_weight[kept]
+        self.preprocessor_ = TabularPreprocessor(
+            categorical_features=self.categorical_features,
+            numeric_scaling=self.numeric_scaling,
+            random_state=preprocessing_seed,
+        ).fit(X)
+        X_all = torch.as_tensor(self.preprocessor_.transform(X), dtype=torch.float32)
         y_all = torch.as_tensor(y)
         train_idx, valid_idx = self._split(y, split_seed)
 
@@ -241,16 +272,16 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         batch_size = (
             min(_AUTO_BATCH_SIZE, len(train_idx)) if self.batch_size == "auto" else self.batch_size
         )
-        net = self._make_net(X.shape[1], hidden_layer_sizes, batch_size, valid, int(shuffle_seed))
+        net = self._make_net(X_all.shape[1], hidden_layer_sizes, batch_size, valid, shuffle_seed)
 
         cuda_devices = [torch.device(self.device_).index or 0] if self.device_ != "cpu" else []
         with torch.random.fork_rng(devices=cuda_devices):
-            torch.manual_seed(int(torch_seed))
+            torch.manual_seed(torch_seed)
             net.fit(train, y=None)
         self._record_history(net.history, valid is not None)
         net.trim_for_prediction()
         self.net_ = net
-        return train_idx, valid_idx
+        return X_all, y, sample_weight, train_idx, valid_idx
 
     def _record_history(self, history, validated):
         self.n_iter_ = len(history)
@@ -265,9 +296,10 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
             self.best_loss_ = min(self.loss_curve_)
 
     # --------------------------------------------------------------- inference
-    def _raw_outputs(self, X):
-        """Module outputs for validated rows, batch by batch, as CPU tensors."""
-        dataset = ArrayDataset(X, transform=self._transform)
+    def _raw_outputs(self, X, *, encoded=False):
+        """Module outputs for checked rows (or ``encoded`` ones), batch by batch, on the CPU."""
+        transform = None if encoded else self.preprocessor_.transform
+        dataset = ArrayDataset(X, transform=transform)
         yield from self.net_.forward_iter(dataset, training=False, device="cpu")
 
     def __setstate__(self, state):
@@ -282,4 +314,5 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
+        tags.input_tags.allow_nan = True
         return tags

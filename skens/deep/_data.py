@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..utils._compat import _safe_indexing
+
 __all__ = ["ArrayDataset", "BatchIterator"]
 
 
@@ -21,11 +23,11 @@ class ArrayDataset(Dataset):
 
     Parameters
     ----------
-    X : tensor or ndarray of shape (n_samples, n_features)
+    X : tensor, ndarray or DataFrame of shape (n_samples, n_features)
         Either a float32 tensor ready for the module (training data, already
         on the device), or raw rows that ``transform`` turns into such a
-        tensor batch by batch (prediction, so that a million rows never exist
-        as one float32 copy).
+        tensor batch by batch (prediction, so that a million rows are never
+        encoded all at once).
     y : tensor of shape (n_samples, ...), default=None
     weight : tensor of shape (n_samples,) or (n_samples, n_members), default=None
         Per-sample (or per-sample-and-member) loss weights.
@@ -49,9 +51,11 @@ class ArrayDataset(Dataset):
 
     def batch(self, index):
         """Return the batch at ``index`` (a slice or a tensor of positions)."""
-        X = self.X[index]
-        if self.transform is not None:
-            X = torch.from_numpy(np.ascontiguousarray(self.transform(X), dtype=np.float32))
+        if self.transform is None:
+            X = self.X[index]
+        else:
+            rows = _safe_indexing(self.X, index)
+            X = torch.from_numpy(np.ascontiguousarray(self.transform(rows), dtype=np.float32))
         if self.y is None:
             return X, None
         weight = None if self.weight is None else self.weight[index]

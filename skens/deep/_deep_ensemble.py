@@ -4,13 +4,15 @@ import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import Bunch
+from sklearn.utils import Bunch, check_array, column_or_1d, compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_consistent_length
 
 from ..metrics import entropy_decomposition, gaussian_variance_decomposition
 from ..nn import EnsembleMLP, GaussianEnsembleMLP
-from ..utils._compat import StrOptions, _fit_context, validate_data
-from ._base import _BaseDeepEnsemble, _check_hidden_layer_sizes, _concat
+from ..utils import check_sample_weight
+from ..utils._compat import StrOptions, _fit_context
+from ._base import _BaseDeepEnsemble, _concat
 
 __all__ = ["DeepEnsembleClassifier", "DeepEnsembleRegressor"]
 
@@ -65,6 +67,21 @@ _COMMON_PARAMETERS = """
         (implemented as per-member loss weights, so members still share
         mini-batches). Members differ by initialisation in any case.
 
+    categorical_features : 'from_dtype', array-like of str or int, boolean mask, or None, \
+            default='from_dtype'
+        Which columns of ``X`` are categorical. ``'from_dtype'``: in a
+        DataFrame, the columns of dtype ``category``, ``object``, string or
+        ``bool``; a numpy array has none. Column names, indices or a boolean
+        mask select them explicitly. Categorical columns are embedded (one-hot
+        when they have at most two categories); NaN is a category of its own
+        and a category unseen in training maps to an "unknown" code.
+
+    numeric_scaling : {'quantile', 'standard', 'robust'}, default='quantile'
+        Scaling of the numeric columns, fitted on the training data (see
+        :class:`skens.preprocessing.TabularPreprocessor`). Missing values are
+        imputed with the scaled feature's centre and flagged in an indicator
+        column.
+
     device : str, default='auto'
         Torch device: ``'auto'`` (CUDA when available, else CPU), ``'cpu'``,
         ``'cuda'`` or ``'cuda:N'``.
@@ -103,12 +120,49 @@ _COMMON_ATTRIBUTES = """
         Device the ensemble lives on: where it was trained, or ``'cpu'`` after
         loading a CUDA-trained model on a machine without CUDA.
 
-    scaler_ : StandardScaler
-        Feature scaling fitted on the training data.
+    preprocessor_ : TabularPreprocessor
+        Encoding of ``X`` (scaling, missing indicators, categorical codes)
+        fitted on the training data.
 
     net_ : skorch.NeuralNet
         The trained skorch net; ``net_.module_`` holds all members.
 """
+
+
+def _check_target_given(estimator, y):
+    if y is None:
+        raise ValueError(
+            f"{type(estimator).__name__} requires y to be passed, but the target y is None."
+        )
+
+
+def _check_classification_target(estimator, y):
+    """A 1-D array of labels without missing values, binary or multiclass."""
+    _check_target_given(estimator, y)
+    y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
+    y = column_or_1d(y, warn=True)
+    check_classification_targets(y)
+    target_type = type_of_target(y)
+    if target_type not in ("binary", "multiclass"):
+        raise ValueError(
+            f"{type(estimator).__name__} supports binary and multiclass targets, got a "
+            f"{target_type!r} target."
+        )
+    return y
+
+
+def _check_regression_target(estimator, y):
+    """A float64 array of shape (n_samples,) or (n_samples, n_outputs), finite."""
+    _check_target_given(estimator, y)
+    try:
+        return check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+    except ValueError as exc:
+        if "could not convert" in str(exc) or "numeric" in str(exc):
+            raise ValueError(
+                f"{type(estimator).__name__} needs a numeric target y, got non-numeric values "
+                f"({exc}). For class labels use DeepEnsembleClassifier."
+            ) from exc
+        raise
 
 
 def _docstring(doc):
@@ -132,6 +186,11 @@ class DeepEnsembleClassifier(ClassifierMixin, _BaseDeepEnsemble):
     Parameters
     ----------
 %(parameters)s
+
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes in the loss, multiplied with ``sample_weight``.
+        ``'balanced'`` uses ``n_samples / (n_classes * np.bincount(y))``; a
+        dict maps labels to weights (missing labels weigh 1).
 
     Attributes
     ----------
@@ -177,6 +236,10 @@ class DeepEnsembleClassifier(ClassifierMixin, _BaseDeepEnsemble):
     True
     """
 
+    _parameter_constraints = {
+        **_BaseDeepEnsemble._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
     _score_kind = "accuracy"
     _stratify = True
 
@@ -196,6 +259,9 @@ class DeepEnsembleClassifier(ClassifierMixin, _BaseDeepEnsemble):
         validation_fraction=0.1,
         patience=10,
         bootstrap=False,
+        categorical_features="from_dtype",
+        numeric_scaling="quantile",
+        class_weight=None,
         device="auto",
         random_state=None,
         verbose=0,
@@ -214,55 +280,60 @@ class DeepEnsembleClassifier(ClassifierMixin, _BaseDeepEnsemble):
             validation_fraction=validation_fraction,
             patience=patience,
             bootstrap=bootstrap,
+            categorical_features=categorical_features,
+            numeric_scaling=numeric_scaling,
             device=device,
             random_state=random_state,
             verbose=verbose,
         )
+        self.class_weight = class_weight
 
     def _module_params(self, n_features):
-        return EnsembleMLP, dict(
-            in_features=n_features,
-            out_features=len(self.classes_),
-            n_members=self.n_members,
-            hidden_layer_sizes=_check_hidden_layer_sizes(self.hidden_layer_sizes),
-            activation=self.activation,
-            dropout=self.dropout,
-            ensemble_type=self.ensemble_type,
-        )
+        return EnsembleMLP, dict(self._mlp_params(n_features), out_features=len(self.classes_))
 
     def _criterion_kind(self):
         return "cross_entropy"
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train all members at once on ``(X, y)``.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Numeric training data; it is scaled internally.
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Training data: numbers, or a DataFrame mixing numeric, categorical,
+            string and boolean columns; NaN marks a missing value.
         y : array-like of shape (n_samples,)
-            Class labels (any sortable labels: strings, bools, integers).
+            Class labels (strings, bools, integers...).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample's loss; zero ignores a sample,
+            an integer weight acts like repeating the sample.
 
         Returns
         -------
         self : DeepEnsembleClassifier
             The fitted estimator.
         """
-        X, y = validate_data(self, X, y, dtype=np.float64)
-        check_classification_targets(y)
-        if type_of_target(y) not in ("binary", "multiclass"):
-            raise ValueError(
-                f"{type(self).__name__} supports binary and multiclass targets, got a "
-                f"{type_of_target(y)!r} target."
-            )
-        self.classes_, y_encoded = np.unique(y, return_inverse=True)
+        X = self._check_X(X, reset=True)
+        y = _check_classification_target(self, y)
+        check_consistent_length(X, y)
+        sample_weight = check_sample_weight(sample_weight, len(y))
+        try:
+            self.classes_, y_encoded = np.unique(y, return_inverse=True)
+        except TypeError as exc:
+            raise TypeError(
+                f"{type(self).__name__} needs labels of one comparable type; y mixes types "
+                f"({exc})."
+            ) from exc
         if len(self.classes_) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes in the data, "
                 f"but the data contains only one class: {self.classes_[0]!r}."
             )
-        self._fit(X, y_encoded.astype(np.int64))
+        if self.class_weight is not None:
+            class_weight = compute_sample_weight(self.class_weight, y)
+            sample_weight = class_weight if sample_weight is None else sample_weight * class_weight
+        self._fit(X, y_encoded.astype(np.int64), sample_weight)
         return self
 
     def _iter_member_proba(self, X):
@@ -426,6 +497,8 @@ class DeepEnsembleRegressor(RegressorMixin, _BaseDeepEnsemble):
         validation_fraction=0.1,
         patience=10,
         bootstrap=False,
+        categorical_features="from_dtype",
+        numeric_scaling="quantile",
         loss="gaussian_nll",
         device="auto",
         random_state=None,
@@ -445,6 +518,8 @@ class DeepEnsembleRegressor(RegressorMixin, _BaseDeepEnsemble):
             validation_fraction=validation_fraction,
             patience=patience,
             bootstrap=bootstrap,
+            categorical_features=categorical_features,
+            numeric_scaling=numeric_scaling,
             device=device,
             random_state=random_state,
             verbose=verbose,
@@ -452,14 +527,7 @@ class DeepEnsembleRegressor(RegressorMixin, _BaseDeepEnsemble):
         self.loss = loss
 
     def _module_params(self, n_features):
-        params = dict(
-            in_features=n_features,
-            n_members=self.n_members,
-            hidden_layer_sizes=_check_hidden_layer_sizes(self.hidden_layer_sizes),
-            activation=self.activation,
-            dropout=self.dropout,
-            ensemble_type=self.ensemble_type,
-        )
+        params = self._mlp_params(n_features)
         if self.loss == "gaussian_nll":
             return GaussianEnsembleMLP, dict(params, n_outputs=self.n_outputs_)
         return EnsembleMLP, dict(params, out_features=self.n_outputs_)
@@ -468,39 +536,52 @@ class DeepEnsembleRegressor(RegressorMixin, _BaseDeepEnsemble):
         return self.loss
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         """Train all members at once on ``(X, y)``.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Numeric training data; it is scaled internally.
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Training data: numbers, or a DataFrame mixing numeric, categorical,
+            string and boolean columns; NaN marks a missing value.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Numeric targets; standardised internally.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample's loss; zero ignores a sample,
+            an integer weight acts like repeating the sample.
 
         Returns
         -------
         self : DeepEnsembleRegressor
             The fitted estimator.
         """
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
+        X = self._check_X(X, reset=True)
+        y = _check_regression_target(self, y)
+        check_consistent_length(X, y)
+        sample_weight = check_sample_weight(sample_weight, len(y))
         self._y_ndim = y.ndim
-        y_2d = y.reshape(len(y), -1).astype(np.float64)
+        y_2d = y.reshape(len(y), -1)
         self.n_outputs_ = y_2d.shape[1]
-        self.target_scaler_ = StandardScaler().fit(y_2d)
+        self.target_scaler_ = StandardScaler().fit(y_2d, sample_weight=sample_weight)
         y_scaled = self.target_scaler_.transform(y_2d).astype(np.float32)
-        train_idx, valid_idx = self._fit(X, y_scaled)
+        X_encoded, y_scaled, sample_weight, train_idx, valid_idx = self._fit(
+            X, y_scaled, sample_weight
+        )
         self.noise_variance_ = None
         if self.loss == "mse":
             held_out = train_idx if valid_idx is None else valid_idx
-            self.noise_variance_ = self._residual_variance(X[held_out], y_2d[held_out])
+            self.noise_variance_ = self._residual_variance(
+                X_encoded[held_out],
+                y_scaled[held_out],
+                None if sample_weight is None else sample_weight[held_out],
+            )
         return self
 
-    def _residual_variance(self, X, y):
+    def _residual_variance(self, X_encoded, y_scaled, sample_weight):
         """Each member's mean squared residual: the noise variance of an MSE fit."""
-        means = _concat([m.double().numpy() for m in self._raw_outputs(X)])  # (n, k, d)
-        means = means * self.target_scaler_.scale_ + self.target_scaler_.mean_
-        return ((means - y[:, None, :]) ** 2).mean(axis=0)  # (k, d)
+        means = _concat([m.double().numpy() for m in self._raw_outputs(X_encoded, encoded=True)])
+        squared = (means - y_scaled[:, None, :].astype(np.float64)) ** 2  # (n, k, d)
+        return np.average(squared, axis=0, weights=sample_weight) * self.target_scaler_.scale_**2
 
     def _iter_member_gaussians(self, X):
         """Yield each batch's member means and variances, (n_members, batch, n_outputs)."""

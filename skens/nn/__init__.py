@@ -5,6 +5,7 @@ them in one forward pass; outputs are laid out ``(batch, n_members, ...)``.
 """
 
 from ._dropout import FastDropout
+from ._embedding import FeatureEmbedding, embedding_dimension
 from ._heads import GaussianHead
 from ._linear import BatchEnsembleLinear, EnsembleLinear
 from ._losses import (
@@ -26,8 +27,10 @@ __all__ = [
     "EnsembleLinear",
     "EnsembleMLP",
     "FastDropout",
+    "FeatureEmbedding",
     "GaussianEnsembleMLP",
     "GaussianHead",
+    "embedding_dimension",
     "ensemble_log_loss",
     "ensemble_squared_error",
     "member_cross_entropy",

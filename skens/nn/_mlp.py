@@ -3,6 +3,7 @@
 from torch import nn
 
 from ._dropout import FastDropout
+from ._embedding import FeatureEmbedding
 from ._heads import GaussianHead
 from ._linear import BatchEnsembleLinear, EnsembleLinear
 
@@ -44,6 +45,10 @@ class EnsembleMLP(nn.Module):
         share one weight matrix with per-member rank-1 adapters, the first
         layer's input adapter drawn with random signs (TabM); the output layer
         is always independent per member.
+    categorical_cardinalities : sequence of int, default=()
+        When given, the last ``len(categorical_cardinalities)`` input columns
+        are integer codes, embedded by a :class:`FeatureEmbedding` shared by
+        all members before the first layer.
 
     Notes
     -----
@@ -68,6 +73,7 @@ class EnsembleMLP(nn.Module):
         activation="relu",
         dropout=0.0,
         ensemble_type="independent",
+        categorical_cardinalities=(),
     ):
         super().__init__()
         if activation not in ACTIVATIONS:
@@ -82,6 +88,11 @@ class EnsembleMLP(nn.Module):
             raise ValueError(f"dropout must be in [0, 1), got {dropout!r}.")
         self.n_members = n_members
         self.ensemble_type = ensemble_type
+        self.embedding = None
+        if len(categorical_cardinalities):
+            n_numeric = in_features - len(categorical_cardinalities)
+            self.embedding = FeatureEmbedding(n_numeric, categorical_cardinalities)
+            in_features = self.embedding.out_features
         layers = []
         sizes = [in_features, *hidden_layer_sizes]
         for i, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -97,6 +108,8 @@ class EnsembleMLP(nn.Module):
         self.output = EnsembleLinear(sizes[-1], out_features, n_members)
 
     def forward(self, x):
+        if self.embedding is not None:
+            x = self.embedding(x)
         out = self.output(self.hidden(x))
         return out.transpose(0, 1)  # (members, batch, out) -> (batch, members, out)
 

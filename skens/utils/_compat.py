@@ -5,6 +5,7 @@ releases; keeping it in one module means one file to fix when it does.
 """
 
 from sklearn.base import _fit_context
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 from sklearn.utils.validation import validate_data
 
@@ -13,6 +14,7 @@ __all__ = [
     "Interval",
     "StrOptions",
     "_fit_context",
+    "_safe_indexing",
     "validate_data",
     "validate_params",
 ]

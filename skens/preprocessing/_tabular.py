@@ -1,0 +1,471 @@
+"""Turn a mixed-type table into the numbers a neural network needs."""
+
+import numbers
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.preprocessing import QuantileTransformer, RobustScaler, StandardScaler
+from sklearn.utils import check_array
+from sklearn.utils.validation import check_is_fitted
+
+from ..utils._compat import Interval, StrOptions, _fit_context, validate_data
+
+__all__ = ["TabularPreprocessor", "check_tabular_input"]
+
+# Scaled numeric values are clipped to this range: numerical safety for inputs
+# far outside the training range, not a modelling choice.
+_CLIP = 1e3
+_MISSING, _UNKNOWN, _N_SPECIAL = 0, 1, 2
+_TIME_DTYPES = ("datetime", "timedelta", "period", "interval")
+
+
+def _is_dataframe(X):
+    return hasattr(X, "columns") and hasattr(X, "iloc") and hasattr(X, "dtypes")
+
+
+def _is_missing_value(v):
+    if v is None or type(v).__name__ in ("NAType", "NaTType"):
+        return True
+    if isinstance(v, (float, np.floating)):
+        return bool(np.isnan(v))
+    if isinstance(v, (np.datetime64, np.timedelta64)):
+        return bool(np.isnat(v))
+    return False
+
+
+def _is_missing(values):
+    """Missing-value mask of a 1-D object array (None, NaN, pd.NA, NaT)."""
+    return np.fromiter((_is_missing_value(v) for v in values), dtype=bool, count=len(values))
+
+
+def _category_keys(values):
+    """Map a column's values to string keys; missing values become None.
+
+    Numbers are written canonically (``1``, ``1.0`` and ``True`` -> ``'1'``,
+    ``'1'`` and ``'True'``), so a column read as int at fit time and as float
+    at predict time still matches.
+    """
+    values = np.asarray(values)
+    if values.dtype.kind == "b":
+        return np.where(values, "True", "False").astype(object)
+    if values.dtype.kind in "iu":
+        return values.astype(str).astype(object)
+    if values.dtype.kind == "f":
+        keys = np.empty(len(values), dtype=object)
+        missing = np.isnan(values)
+        integral = ~missing & (np.mod(values, 1) == 0) & (np.abs(values) < 2**53)
+        keys[integral] = values[integral].astype(np.int64).astype(str)
+        other = ~missing & ~integral
+        keys[other] = values[other].astype(str)
+        return keys
+    keys = np.empty(len(values), dtype=object)
+    missing = _is_missing(values)
+    for i in np.flatnonzero(~missing):
+        v = values[i]
+        if isinstance(v, (bool, np.bool_)):
+            keys[i] = str(bool(v))
+        elif isinstance(v, numbers.Real) and float(v).is_integer() and abs(v) < 2**53:
+            keys[i] = str(int(v))
+        else:
+            keys[i] = str(v)
+    return keys
+
+
+def check_tabular_input(estimator, X, *, reset):
+    """Validate a table for ``estimator``; return it as a DataFrame or a 2-D array.
+
+    Rejects sparse input, 1-D and 3-D arrays, complex numbers and empty data
+    with a clear error, and records (``reset=True``) or checks
+    (``reset=False``) ``n_features_in_`` and ``feature_names_in_`` as
+    :func:`sklearn.utils.validation.validate_data` does. Values are not
+    converted: a DataFrame keeps its dtypes, and NaN is allowed.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        Receives ``n_features_in_`` and ``feature_names_in_``.
+    X : {array-like, DataFrame} of shape (n_samples, n_features)
+        The input.
+    reset : bool
+        Record the features (in ``fit``) rather than check them.
+
+    Returns
+    -------
+    X : DataFrame or ndarray of shape (n_samples, n_features)
+    """
+    if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
+        raise TypeError(
+            f"{type(estimator).__name__} does not support sparse input; convert it with "
+            "X.toarray() (or pass a dense DataFrame)."
+        )
+    if not _is_dataframe(X):
+        X = check_array(X, dtype=None, ensure_all_finite=False)
+    elif 0 in X.shape:
+        what = "feature(s)" if X.shape[1] == 0 else "sample(s)"
+        raise ValueError(
+            f"Found array with 0 {what} (shape={X.shape}) while a minimum of 1 is required."
+        )
+    validate_data(estimator, X, reset=reset, skip_check_array=True)
+    return X
+
+
+class TabularPreprocessor(TransformerMixin, BaseEstimator):
+    """Encode a table of numeric, categorical, boolean and missing values.
+
+    Numeric columns are scaled (quantile, standard or robust scaling), their
+    missing values replaced by the centre of the scaled feature (0) and
+    flagged in a missing-indicator column. Categorical columns become integer
+    codes for learned embeddings — ``0`` for a missing value, ``1`` for a
+    category never seen in training, ``2...`` for the training categories —
+    or, with few categories, one-hot columns. The output is one float matrix
+    laid out as ``[numeric | missing indicators | one-hot | codes]``.
+
+    The deep-ensemble estimators use it internally; it is also a regular
+    scikit-learn transformer (``get_feature_names_out``, ``set_output``).
+
+    Parameters
+    ----------
+    categorical_features : 'from_dtype', array-like of str or int, boolean mask, or None, \
+            default='from_dtype'
+        Which columns are categorical. ``'from_dtype'``: in a DataFrame, the
+        columns of dtype ``category``, ``object``, string or ``bool``; a numpy
+        array has none. ``None``: no categorical column.
+
+    numeric_scaling : {'quantile', 'standard', 'robust'}, default='quantile'
+        ``'quantile'`` maps each numeric column through its empirical
+        quantiles onto a standard normal (robust to skew and outliers);
+        ``'standard'`` removes the mean and divides by the standard deviation;
+        ``'robust'`` removes the median and divides by the interquartile
+        range. Scaled values are clipped to [-1000, 1000].
+
+    max_onehot_cardinality : int, default=2
+        Categorical columns with at most this many training categories are
+        one-hot encoded; the others get an integer code for an embedding.
+        ``0`` embeds every categorical column.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the subsample the quantile scaling is fitted on (above 10,000
+        rows).
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of input columns.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Input column names, when ``X`` had string column names.
+
+    categorical_mask_ : ndarray of bool of shape (n_features_in_,)
+        Which input columns are treated as categorical.
+
+    categories_ : list of ndarray
+        Training categories (as strings) of each categorical column.
+
+    scaler_ : transformer or None
+        The fitted numeric scaler; ``None`` without numeric columns.
+
+    n_numeric_out_ : int
+        Number of leading output columns that are real-valued (scaled
+        numerics, missing indicators and one-hot columns).
+
+    embedding_cardinalities_ : list of int
+        Number of codes (categories + missing + unknown) of each trailing
+        code column, in output order.
+
+    See Also
+    --------
+    sklearn.compose.ColumnTransformer : Compose your own preprocessing.
+    sklearn.preprocessing.QuantileTransformer : The numeric scaling used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from skens.preprocessing import TabularPreprocessor
+    >>> X = pd.DataFrame({"age": [25.0, np.nan, 40.0, 31.0],
+    ...                   "city": ["Oslo", "Rome", None, "Bergen"]})
+    >>> pre = TabularPreprocessor(numeric_scaling="standard").fit(X)
+    >>> pre.get_feature_names_out().tolist()
+    ['age', 'age_missing', 'city_code']
+    >>> pre.embedding_cardinalities_  # 3 cities, missing, unknown
+    [5]
+    >>> pre.transform(pd.DataFrame({"age": [25.0], "city": ["Paris"]}))[0, 1:]
+    array([0., 1.])
+    """
+
+    _parameter_constraints = {
+        "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
+        "numeric_scaling": [StrOptions({"quantile", "standard", "robust"})],
+        "max_onehot_cardinality": [Interval(Integral, 0, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        *,
+        categorical_features="from_dtype",
+        numeric_scaling="quantile",
+        max_onehot_cardinality=2,
+        random_state=None,
+    ):
+        self.categorical_features = categorical_features
+        self.numeric_scaling = numeric_scaling
+        self.max_onehot_cardinality = max_onehot_cardinality
+        self.random_state = random_state
+
+    def _column(self, X, j):
+        """Column ``j`` as a numpy array (object dtype keeps mixed values)."""
+        if not _is_dataframe(X):
+            return X[:, j]
+        column = X.iloc[:, j]
+        dtype = column.dtype
+        if str(dtype).startswith(_TIME_DTYPES):
+            raise TypeError(
+                f"Column {self._column_name(j)} has dtype {dtype}, which is not supported; "
+                "convert it to numbers (e.g. days since a date) first."
+            )
+        kind = getattr(dtype, "kind", "O")
+        if isinstance(dtype, np.dtype) and kind in "fiubc":
+            return column.to_numpy()
+        if kind in "fiu":  # pandas nullable Int64 / Float64 with pd.NA
+            return column.to_numpy(dtype=np.float64, na_value=np.nan)
+        return column.to_numpy(dtype=object)
+
+    def _column_name(self, j):
+        names = getattr(self, "feature_names_in_", None)
+        return repr(str(names[j])) if names is not None else str(j)
+
+    def _resolve_categorical_mask(self, X):
+        n_features = X.shape[1]
+        spec = self.categorical_features
+        if spec is None:
+            return np.zeros(n_features, dtype=bool)
+        if isinstance(spec, str):  # 'from_dtype'
+            if not _is_dataframe(X):
+                return np.zeros(n_features, dtype=bool)
+            return np.array([self._is_categorical_dtype(dtype) for dtype in X.dtypes])
+        spec = np.asarray(spec)
+        if spec.dtype.kind == "b":
+            if spec.shape != (n_features,):
+                raise ValueError(
+                    "categorical_features as a boolean mask must have one entry per feature "
+                    f"({n_features}), got shape {spec.shape}."
+                )
+            return spec.astype(bool)
+        mask = np.zeros(n_features, dtype=bool)
+        if spec.dtype.kind in "OUS":
+            names = getattr(self, "feature_names_in_", None)
+            if names is None:
+                raise ValueError(
+                    "categorical_features names columns by string, but X has no string "
+                    "column names; pass column indices or a boolean mask instead."
+                )
+            unknown = sorted(set(map(str, spec)) - set(names))
+            if unknown:
+                raise ValueError(f"categorical_features names unknown columns: {unknown}.")
+            mask[np.isin(names, spec.astype(str))] = True
+            return mask
+        if spec.dtype.kind not in "iu":
+            raise ValueError(
+                "categorical_features must be 'from_dtype', None, column names, column indices "
+                f"or a boolean mask, got {self.categorical_features!r}."
+            )
+        if spec.size and (spec.min() < -n_features or spec.max() >= n_features):
+            raise ValueError(
+                f"categorical_features indices must be in [-{n_features}, {n_features - 1}], "
+                f"got {spec.tolist()}."
+            )
+        mask[spec] = True
+        return mask
+
+    @staticmethod
+    def _is_categorical_dtype(dtype):
+        kind = getattr(dtype, "kind", "O")
+        name = str(dtype)
+        if name.startswith(_TIME_DTYPES):
+            return False  # rejected with a clear message by _column
+        return kind in "ObUS" or name in ("category", "boolean", "string", "str")
+
+    def _numeric_column(self, X, j):
+        values = self._column(X, j)
+        kind = values.dtype.kind
+        if kind in "mM":
+            raise TypeError(
+                f"Column {self._column_name(j)} has a date/time dtype, which is not supported; "
+                "convert it to numbers (e.g. days since a date) first."
+            )
+        if kind == "c":
+            raise ValueError(f"Complex data not supported (column {self._column_name(j)}).")
+        try:
+            values = np.asarray(values, dtype=np.float64)
+        except ValueError as exc:
+            raise ValueError(
+                f"Column {self._column_name(j)} has non-numeric values ({exc}); mark it as "
+                "categorical with categorical_features, or pass a DataFrame with a string or "
+                "category column."
+            ) from exc
+        except TypeError as exc:
+            if "complex" in str(exc):
+                raise ValueError(f"Complex data not supported (column {self._column_name(j)}).")
+            raise
+        if np.isinf(values).any():
+            raise ValueError(
+                f"Input X contains infinity in column {self._column_name(j)}; replace it with a "
+                "finite value or NaN (which is treated as missing)."
+            )
+        return values
+
+    def _numeric_block(self, X):
+        columns = [self._numeric_column(X, j) for j in np.flatnonzero(~self.categorical_mask_)]
+        return np.column_stack(columns) if columns else np.empty((X.shape[0], 0))
+
+    # ------------------------------------------------------------------ fit
+    def _make_scaler(self, n_samples):
+        if self.numeric_scaling == "standard":
+            return StandardScaler()
+        if self.numeric_scaling == "robust":
+            return RobustScaler()
+        return QuantileTransformer(
+            n_quantiles=max(1, min(1000, n_samples)),
+            output_distribution="normal",
+            random_state=self.random_state,
+        )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the scaling, the missing-value indicators and the categories.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Training data; NaN marks a missing value anywhere.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : TabularPreprocessor
+            The fitted transformer.
+        """
+        X = check_tabular_input(self, X, reset=True)
+        self.categorical_mask_ = self._resolve_categorical_mask(X)
+        numeric = self._numeric_block(X)
+        self._indicator_columns = np.flatnonzero(np.isnan(numeric).any(axis=0))
+        self.scaler_ = None
+        if numeric.shape[1]:
+            # A column that is entirely missing is scaled as zeros.
+            observed = np.where(np.isnan(numeric).all(axis=0), 0.0, numeric)
+            self.scaler_ = self._make_scaler(len(numeric)).fit(observed)
+        self.categories_, self._has_missing = [], []
+        for j in np.flatnonzero(self.categorical_mask_):
+            keys = _category_keys(self._column(X, j))
+            missing = keys == None  # noqa: E711 - elementwise test on an object array
+            self.categories_.append(np.unique(keys[~missing].astype(str)))
+            self._has_missing.append(bool(missing.any()))
+        self._onehot = [len(c) <= self.max_onehot_cardinality for c in self.categories_]
+        self.embedding_cardinalities_ = [
+            len(c) + _N_SPECIAL for c, onehot in zip(self.categories_, self._onehot) if not onehot
+        ]
+        self.n_numeric_out_ = len(self.get_feature_names_out()) - len(self.embedding_cardinalities_)
+        return self
+
+    # ------------------------------------------------------------ transform
+    def _codes(self, X, position, j):
+        """Integer codes of categorical column ``j``: missing 0, unknown 1, known 2..."""
+        keys = _category_keys(self._column(X, j))
+        missing = keys == None  # noqa: E711
+        keys = np.where(missing, "", keys).astype(str)
+        categories = self.categories_[position]
+        index = np.searchsorted(categories, keys)
+        clipped = np.minimum(index, max(len(categories) - 1, 0))
+        known = (index < len(categories)) & (categories[clipped] == keys) if len(categories) else (
+            np.zeros(len(keys), dtype=bool)
+        )
+        codes = np.where(known, index + _N_SPECIAL, _UNKNOWN)
+        return np.where(missing, _MISSING, codes)
+
+    def transform(self, X):
+        """Encode ``X`` with what was learned in :meth:`fit`.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Data with the training columns.
+
+        Returns
+        -------
+        X_out : ndarray of shape (n_samples, n_features_out)
+            ``[numeric | missing indicators | one-hot | codes]``, as float64.
+        """
+        check_is_fitted(self)
+        X = check_tabular_input(self, X, reset=False)
+        blocks = []
+        numeric = self._numeric_block(X)
+        if numeric.shape[1]:
+            missing = np.isnan(numeric)
+            scaled = self.scaler_.transform(np.where(missing, 0.0, numeric))
+            scaled = np.clip(np.where(missing, 0.0, scaled), -_CLIP, _CLIP)
+            blocks += [scaled, missing[:, self._indicator_columns].astype(np.float64)]
+        codes = [
+            self._codes(X, position, j)
+            for position, j in enumerate(np.flatnonzero(self.categorical_mask_))
+        ]
+        for position, code in enumerate(codes):
+            if self._onehot[position]:
+                levels = np.arange(len(self.categories_[position])) + _N_SPECIAL
+                if self._has_missing[position]:
+                    levels = np.concatenate([[_MISSING], levels])
+                blocks.append((code[:, None] == levels[None, :]).astype(np.float64))
+        blocks += [
+            code[:, None].astype(np.float64)
+            for position, code in enumerate(codes)
+            if not self._onehot[position]
+        ]
+        return np.hstack(blocks) if blocks else np.empty((X.shape[0], 0))
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Input column names; defaults to ``feature_names_in_`` or
+            ``x0, x1, ...``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str
+        """
+        check_is_fitted(self, "categorical_mask_")
+        if input_features is None:
+            input_features = getattr(
+                self, "feature_names_in_", [f"x{i}" for i in range(self.n_features_in_)]
+            )
+        input_features = np.asarray(input_features, dtype=object)
+        if len(input_features) != self.n_features_in_:
+            raise ValueError(
+                f"input_features should have length {self.n_features_in_}, "
+                f"got {len(input_features)}."
+            )
+        numeric_names = input_features[~self.categorical_mask_]
+        names = list(numeric_names)
+        names += [f"{numeric_names[i]}_missing" for i in self._indicator_columns]
+        categorical_names = input_features[self.categorical_mask_]
+        for name, categories, onehot, has_missing in zip(
+            categorical_names, self.categories_, self._onehot, self._has_missing
+        ):
+            if onehot:
+                names += [f"{name}_missing"] if has_missing else []
+                names += [f"{name}_{c}" for c in categories]
+        names += [
+            f"{name}_code"
+            for name, onehot in zip(categorical_names, self._onehot)
+            if not onehot
+        ]
+        return np.asarray(names, dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
