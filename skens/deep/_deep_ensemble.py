@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_consistent_length
 from ..metrics import entropy_decomposition, gaussian_variance_decomposition
 from ..nn import EnsembleMLP, GaussianEnsembleMLP
 from ..utils import check_sample_weight
+from ..utils._validation import is_missing
 from ..utils._compat import StrOptions, _fit_context
 from ._base import _BaseDeepEnsemble, _concat
 
@@ -141,7 +142,16 @@ def _check_classification_target(estimator, y):
     _check_target_given(estimator, y)
     y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
     y = column_or_1d(y, warn=True)
-    check_classification_targets(y)
+    if is_missing(y).any():
+        raise ValueError("Input y contains NaN (a missing label: None, NaN or pd.NA).")
+    try:
+        check_classification_targets(y)
+    except TypeError as exc:
+        kinds = sorted({type(v).__name__ for v in y})
+        raise TypeError(
+            f"{type(estimator).__name__} needs labels of one comparable type, but y mixes "
+            f"{', '.join(kinds)} ({exc}); convert the labels to one type."
+        ) from exc
     target_type = type_of_target(y)
     if target_type not in ("binary", "multiclass"):
         raise ValueError(
@@ -318,13 +328,7 @@ class DeepEnsembleClassifier(ClassifierMixin, _BaseDeepEnsemble):
         y = _check_classification_target(self, y)
         check_consistent_length(X, y)
         sample_weight = check_sample_weight(sample_weight, len(y))
-        try:
-            self.classes_, y_encoded = np.unique(y, return_inverse=True)
-        except TypeError as exc:
-            raise TypeError(
-                f"{type(self).__name__} needs labels of one comparable type; y mixes types "
-                f"({exc})."
-            ) from exc
+        self.classes_, y_encoded = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes in the data, "

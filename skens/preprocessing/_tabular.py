@@ -10,6 +10,7 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._compat import Interval, StrOptions, _fit_context, validate_data
+from ..utils._validation import is_missing
 
 __all__ = ["TabularPreprocessor", "check_tabular_input"]
 
@@ -22,21 +23,6 @@ _TIME_DTYPES = ("datetime", "timedelta", "period", "interval")
 
 def _is_dataframe(X):
     return hasattr(X, "columns") and hasattr(X, "iloc") and hasattr(X, "dtypes")
-
-
-def _is_missing_value(v):
-    if v is None or type(v).__name__ in ("NAType", "NaTType"):
-        return True
-    if isinstance(v, (float, np.floating)):
-        return bool(np.isnan(v))
-    if isinstance(v, (np.datetime64, np.timedelta64)):
-        return bool(np.isnat(v))
-    return False
-
-
-def _is_missing(values):
-    """Missing-value mask of a 1-D object array (None, NaN, pd.NA, NaT)."""
-    return np.fromiter((_is_missing_value(v) for v in values), dtype=bool, count=len(values))
 
 
 def _category_keys(values):
@@ -60,7 +46,7 @@ def _category_keys(values):
         keys[other] = values[other].astype(str)
         return keys
     keys = np.empty(len(values), dtype=object)
-    missing = _is_missing(values)
+    missing = is_missing(values)
     for i in np.flatnonzero(~missing):
         v = values[i]
         if isinstance(v, (bool, np.bool_)):

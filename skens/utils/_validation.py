@@ -2,7 +2,7 @@
 
 import numpy as np
 
-__all__ = ["check_sample_weight"]
+__all__ = ["check_sample_weight", "is_missing"]
 
 
 def check_sample_weight(sample_weight, n_samples):
@@ -45,3 +45,31 @@ def check_sample_weight(sample_weight, n_samples):
     if not np.any(weight > 0):
         raise ValueError("Sample weights must contain at least one non-zero number.")
     return weight
+
+
+def _is_missing_value(v):
+    if v is None or type(v).__name__ in ("NAType", "NaTType"):
+        return True
+    if isinstance(v, (float, np.floating)):
+        return bool(np.isnan(v))
+    if isinstance(v, (np.datetime64, np.timedelta64)):
+        return bool(np.isnat(v))
+    return False
+
+
+def is_missing(values):
+    """Missing-value mask of a 1-D array: None, NaN, ``pd.NA`` and ``NaT`` are missing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skens.utils._validation import is_missing
+    >>> is_missing(np.array(["a", None, np.nan, 3], dtype=object))
+    array([False,  True,  True, False])
+    """
+    values = np.asarray(values)
+    if values.dtype.kind == "f":
+        return np.isnan(values)
+    if values.dtype.kind != "O":
+        return np.zeros(values.shape, dtype=bool)
+    return np.fromiter((_is_missing_value(v) for v in values), dtype=bool, count=len(values))
