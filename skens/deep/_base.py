@@ -157,10 +157,17 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         indices = np.arange(len(y))
         if not self.early_stopping:
             return indices, None
+        n_valid = int(np.ceil(self.validation_fraction * len(y)))
+        if len(y) - n_valid < 1:
+            raise ValueError(
+                f"{type(self).__name__} with early_stopping=True holds out "
+                f"validation_fraction={self.validation_fraction} of n_samples={len(y)}, which "
+                "leaves no sample to train on; pass more data or set early_stopping=False."
+            )
         stratify = y if self._stratify else None
         try:
             return train_test_split(
-                indices, test_size=self.validation_fraction, stratify=stratify, random_state=seed
+                indices, test_size=n_valid, stratify=stratify, random_state=seed
             )
         except ValueError:
             if stratify is None:
@@ -171,9 +178,7 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
             "using a random split instead.",
             UserWarning,
         )
-        return train_test_split(
-            indices, test_size=self.validation_fraction, random_state=seed
-        )
+        return train_test_split(indices, test_size=n_valid, random_state=seed)
 
     def _member_weights(self, n_samples, sample_weight, rng):
         """Loss weights of shape (n_samples, n_members), (n_samples, 1) or None."""

@@ -125,10 +125,15 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         ``'robust'`` removes the median and divides by the interquartile
         range. Scaled values are clipped to [-1000, 1000].
 
-    max_onehot_cardinality : int, default=2
+    max_onehot_cardinality : int, default=64
         Categorical columns with at most this many training categories are
-        one-hot encoded; the others get an integer code for an embedding.
-        ``0`` embeds every categorical column.
+        one-hot encoded (plus a column for missing values when training had
+        any; an unseen category is all zeros); the others get an integer code
+        for a learned embedding. ``0`` embeds every categorical column. The
+        default comes from ``benchmarks/study_preprocessing.py``: one-hot
+        matched or beat embeddings on every benchmark column (up to 41
+        categories), and embeddings keep columns of hundreds or thousands of
+        categories compact.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the subsample the quantile scaling is fitted on (above 10,000
@@ -171,7 +176,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
     >>> from skens.preprocessing import TabularPreprocessor
     >>> X = pd.DataFrame({"age": [25.0, np.nan, 40.0, 31.0],
     ...                   "city": ["Oslo", "Rome", None, "Bergen"]})
-    >>> pre = TabularPreprocessor(numeric_scaling="standard").fit(X)
+    >>> pre = TabularPreprocessor(max_onehot_cardinality=2).fit(X)
     >>> pre.get_feature_names_out().tolist()
     ['age', 'age_missing', 'city_code']
     >>> pre.embedding_cardinalities_  # 3 cities, missing, unknown
@@ -192,7 +197,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         *,
         categorical_features="from_dtype",
         numeric_scaling="quantile",
-        max_onehot_cardinality=2,
+        max_onehot_cardinality=64,
         random_state=None,
     ):
         self.categorical_features = categorical_features

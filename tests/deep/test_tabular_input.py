@@ -63,13 +63,14 @@ def test_fits_a_mixed_frame_as_it_is(Estimator, mixed, tiny):
         assert r2_score(y, mean) > 0.7
 
 
-def test_categorical_features_are_embedded(mixed, tiny):
+def test_high_cardinality_columns_are_embedded(mixed, tiny):
     X, y, _ = mixed
     clf = DeepEnsembleClassifier(**tiny).fit(X, y)
     embedding = clf.net_.module_.embedding
-    assert embedding is not None
-    # city (4 + missing + unknown), plan (3 + 2), zip (~200 + 2); member is one-hot
-    assert [e.num_embeddings for e in embedding.embeddings] == [6, 5, X.zip.nunique() + 2]
+    # zip (~200 categories + missing + unknown) gets an embedding; city, plan and
+    # member (at most 64 categories) are one-hot encoded.
+    assert [e.num_embeddings for e in embedding.embeddings] == [X.zip.nunique() + 2]
+    assert clf.preprocessor_.n_numeric_out_ == len(clf.preprocessor_.get_feature_names_out()) - 1
 
 
 def test_unseen_categories_and_new_holes_at_predict_time(mixed, tiny):

@@ -56,7 +56,7 @@ def test_missing_numeric_values_are_imputed_at_the_centre(frame):
 
 
 def test_unknown_categories_map_to_the_unknown_code(frame):
-    pre = TabularPreprocessor().fit(frame)
+    pre = TabularPreprocessor(max_onehot_cardinality=2).fit(frame)
     new = frame.iloc[:2].copy()
     new["city"] = pd.Series(["Paris", "Oslo"], dtype="category")
     new["plan"] = ["zzz", "a"]
@@ -67,9 +67,22 @@ def test_unknown_categories_map_to_the_unknown_code(frame):
 
 
 def test_numbers_as_categories_match_across_int_and_float():
-    pre = TabularPreprocessor(categorical_features=[0]).fit(np.array([[1], [2], [3]]))
+    pre = TabularPreprocessor(categorical_features=[0], max_onehot_cardinality=0)
+    pre.fit(np.array([[1], [2], [3]]))
     out = pre.transform(np.array([[1.0], [3.0], [7.0]]))
     np.testing.assert_array_equal(out[:, 0], [2, 4, 1])
+
+
+def test_default_one_hot_for_few_categories_and_unknown_is_all_zeros(frame):
+    pre = TabularPreprocessor().fit(frame)
+    assert pre.embedding_cardinalities_ == []  # every column has at most 64 categories
+    names = pre.get_feature_names_out().tolist()
+    new = frame.iloc[:1].copy()
+    new["plan"] = "never-seen"
+    out = pre.transform(new)[0]
+    plan_columns = [i for i, n in enumerate(names) if n.startswith("plan_")]
+    assert [names[i] for i in plan_columns] == ["plan_missing", "plan_a", "plan_b", "plan_c", "plan_d"]
+    np.testing.assert_array_equal(out[plan_columns], 0.0)
 
 
 def test_high_cardinality_column():
