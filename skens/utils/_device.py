@@ -1,7 +1,5 @@
 """Resolve the ``device`` parameter of the estimators to a torch device string."""
 
-import torch
-
 __all__ = ["resolve_device"]
 
 
@@ -29,6 +27,8 @@ def resolve_device(device):
     >>> resolve_device("cpu")
     'cpu'
     """
+    import torch  # here, so that skens.utils (used by skens.metrics) needs no torch
+
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     try:
