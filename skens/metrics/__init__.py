@@ -1,4 +1,9 @@
-"""Metrics that work on any model's outputs (numpy, scipy and scikit-learn only)."""
+"""Metrics that work on any model's outputs (numpy, scipy and scikit-learn only).
+
+Calibration, proper scores, selective prediction, interval metrics, ensemble
+diversity and uncertainty decompositions, plus scorers for model selection
+and displays (matplotlib is imported only when a display draws).
+"""
 
 from ._calibration import (
     classwise_calibration_error,
@@ -12,6 +17,7 @@ from ._diversity import (
     pairwise_disagreement,
     q_statistic,
 )
+from ._plot import RegressionUncertaintyDisplay, ReliabilityDisplay, RiskCoverageDisplay
 from ._regression import (
     coverage_curve,
     crps_gaussian_loss,
@@ -20,6 +26,7 @@ from ._regression import (
     mean_interval_width,
     quantile_calibration_error,
 )
+from ._scorers import SCORERS, PredictiveDistributionScorer, get_scorer, get_scorer_names
 from ._selective import (
     accuracy_at_coverage_score,
     aurc_loss,
@@ -36,6 +43,11 @@ from ._uncertainty import (
 )
 
 __all__ = [
+    "SCORERS",
+    "PredictiveDistributionScorer",
+    "RegressionUncertaintyDisplay",
+    "ReliabilityDisplay",
+    "RiskCoverageDisplay",
     "accuracy_at_coverage_score",
     "ambiguity_decomposition",
     "aurc_loss",
@@ -48,6 +60,8 @@ __all__ = [
     "expected_entropy",
     "gaussian_nll_loss",
     "gaussian_variance_decomposition",
+    "get_scorer",
+    "get_scorer_names",
     "interval_coverage_score",
     "mean_error_correlation",
     "mean_interval_width",

@@ -1,0 +1,115 @@
+"""Scorers for model selection on calibration and probabilistic regression quality.
+
+``GridSearchCV(..., scoring=get_scorer("neg_gaussian_nll"))`` selects on the
+Gaussian negative log-likelihood of ``predict(X, return_std=True)``; the
+other names cover the CRPS and the expected calibration error. Like
+scikit-learn's ``neg_*`` scorers they return the negated loss, so higher is
+better.
+"""
+
+from sklearn.metrics import get_scorer as _sklearn_get_scorer
+from sklearn.metrics import make_scorer
+
+from ._calibration import expected_calibration_error
+from ._regression import crps_gaussian_loss, gaussian_nll_loss
+
+__all__ = ["PredictiveDistributionScorer", "get_scorer", "get_scorer_names", "SCORERS"]
+
+
+class PredictiveDistributionScorer:
+    """Score a regressor's predictive distribution ``N(mean, std**2)``.
+
+    Calls ``estimator.predict(X, return_std=True)`` and applies a metric of
+    ``(y_true, y_mean, y_std)``; the estimator must support ``return_std``
+    (:class:`skens.DeepEnsembleRegressor`, a ``Pipeline`` ending in one,
+    ``GaussianProcessRegressor``, ...).
+
+    Parameters
+    ----------
+    score_func : callable
+        ``score_func(y_true, y_mean, y_std, sample_weight=None) -> float``.
+    greater_is_better : bool, default=False
+        False for losses: the scorer then returns the negated loss.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sklearn.gaussian_process import GaussianProcessRegressor
+    >>> from skens.metrics import get_scorer
+    >>> X, y = make_regression(n_samples=40, n_features=2, noise=1.0, random_state=0)
+    >>> gp = GaussianProcessRegressor(alpha=1.0, optimizer=None).fit(X, y)
+    >>> get_scorer("neg_gaussian_nll")(gp, X, y) < 0
+    True
+    """
+
+    def __init__(self, score_func, *, greater_is_better=False):
+        self.score_func = score_func
+        self.greater_is_better = greater_is_better
+
+    def __call__(self, estimator, X, y_true, sample_weight=None):
+        try:
+            mean, std = estimator.predict(X, return_std=True)
+        except TypeError as exc:
+            raise TypeError(
+                f"{type(estimator).__name__}.predict does not accept return_std=True, which "
+                f"this scorer needs: {exc}"
+            ) from exc
+        score = self.score_func(y_true, mean, std, sample_weight=sample_weight)
+        return score if self.greater_is_better else -score
+
+    def __repr__(self):
+        sign = "" if self.greater_is_better else "neg_"
+        return f"PredictiveDistributionScorer({sign}{self.score_func.__name__})"
+
+
+SCORERS = {
+    "neg_gaussian_nll": PredictiveDistributionScorer(gaussian_nll_loss),
+    "neg_crps": PredictiveDistributionScorer(crps_gaussian_loss),
+    "neg_expected_calibration_error": make_scorer(
+        expected_calibration_error, greater_is_better=False, response_method="predict_proba"
+    ),
+}
+
+
+def get_scorer(scoring):
+    """A scorer by name: skens' own names, then scikit-learn's.
+
+    Parameters
+    ----------
+    scoring : str or callable
+        ``'neg_gaussian_nll'``, ``'neg_crps'``, ``'neg_expected_calibration_error'``,
+        any name of :func:`sklearn.metrics.get_scorer`, or a callable (returned
+        as it is).
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y)``; higher is better.
+
+    Examples
+    --------
+    >>> from skens.metrics import get_scorer
+    >>> get_scorer("neg_crps")
+    PredictiveDistributionScorer(neg_crps_gaussian_loss)
+    >>> get_scorer("accuracy")
+    make_scorer(accuracy_score, response_method='predict')
+    """
+    if isinstance(scoring, str) and scoring in SCORERS:
+        return SCORERS[scoring]
+    return _sklearn_get_scorer(scoring)
+
+
+def get_scorer_names():
+    """Names accepted by :func:`get_scorer` that scikit-learn does not know.
+
+    Returns
+    -------
+    names : list of str
+
+    Examples
+    --------
+    >>> from skens.metrics import get_scorer_names
+    >>> get_scorer_names()
+    ['neg_crps', 'neg_expected_calibration_error', 'neg_gaussian_nll']
+    """
+    return sorted(SCORERS)

@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification, make_regression
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.model_selection import GridSearchCV
+
+from skens import DeepEnsembleRegressor
+from skens.metrics import (
+    crps_gaussian_loss,
+    expected_calibration_error,
+    gaussian_nll_loss,
+    get_scorer,
+    get_scorer_names,
+)
+
+
+@pytest.fixture(scope="module")
+def regression():
+    X, y = make_regression(n_samples=120, n_features=4, noise=5.0, random_state=0)
+    reg = DeepEnsembleRegressor(
+        n_members=2, hidden_layer_sizes=(8,), max_epochs=10, lr=0.01, random_state=0
+    ).fit(X, y)
+    return reg, X, y
+
+
+@pytest.mark.parametrize(
+    "name, metric", [("neg_gaussian_nll", gaussian_nll_loss), ("neg_crps", crps_gaussian_loss)]
+)
+def test_predictive_distribution_scorers(regression, name, metric):
+    reg, X, y = regression
+    mean, std = reg.predict(X, return_std=True)
+    assert get_scorer(name)(reg, X, y) == pytest.approx(-metric(y, mean, std))
+
+
+def test_ece_scorer_on_binary_probabilities():
+    X, y = make_classification(n_samples=200, random_state=0)
+    clf = LogisticRegression().fit(X, y)
+    expected = expected_calibration_error(y, clf.predict_proba(X))
+    assert get_scorer("neg_expected_calibration_error")(clf, X, y) == pytest.approx(-expected)
+
+
+def test_grid_search_selects_on_gaussian_nll():
+    X, y = make_regression(n_samples=120, n_features=4, noise=5.0, random_state=0)
+    grid = GridSearchCV(
+        DeepEnsembleRegressor(n_members=2, max_epochs=10, lr=0.01, random_state=0),
+        {"hidden_layer_sizes": [(4,), (16,)]},
+        scoring={"nll": get_scorer("neg_gaussian_nll"), "crps": get_scorer("neg_crps")},
+        refit="nll",
+        cv=2,
+        error_score="raise",
+    ).fit(X, y)
+    scores = grid.cv_results_["mean_test_nll"]
+    assert np.all(np.isfinite(scores)) and np.all(scores < 0)
+    assert grid.best_params_["hidden_layer_sizes"] == grid.cv_results_["params"][
+        int(np.argmax(scores))
+    ]["hidden_layer_sizes"]
+
+
+def test_scorer_needs_return_std():
+    X, y = make_regression(n_samples=30, n_features=2, random_state=0)
+    with pytest.raises(TypeError, match="does not accept return_std=True"):
+        get_scorer("neg_gaussian_nll")(LinearRegression().fit(X, y), X, y)
+
+
+def test_get_scorer_falls_back_to_scikit_learn():
+    assert get_scorer("r2")._score_func.__name__ == "r2_score"
+    assert set(get_scorer_names()) == {"neg_gaussian_nll", "neg_crps", "neg_expected_calibration_error"}
+    with pytest.raises(ValueError, match="not a valid scoring value"):
+        get_scorer("neg_nonsense")
