@@ -70,6 +70,7 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         "bootstrap": ["boolean"],
         "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
         "numeric_scaling": [StrOptions({"quantile", "standard", "robust"})],
+        "numeric_embedding": [StrOptions({"periodic"}), None],
         "device": [str],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -94,6 +95,7 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         bootstrap,
         categorical_features,
         numeric_scaling,
+        numeric_embedding,
         device,
         random_state,
         verbose,
@@ -113,6 +115,7 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         self.bootstrap = bootstrap
         self.categorical_features = categorical_features
         self.numeric_scaling = numeric_scaling
+        self.numeric_embedding = numeric_embedding
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -141,6 +144,9 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
             dropout=self.dropout,
             ensemble_type=self.ensemble_type,
             categorical_cardinalities=list(self.preprocessor_.embedding_cardinalities_),
+            n_periodic=int((~self.preprocessor_.categorical_mask_).sum())
+            if self.numeric_embedding == "periodic"
+            else 0,
         )
 
     # ----------------------------------------------------------------- fitting

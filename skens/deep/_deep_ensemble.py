@@ -57,7 +57,7 @@ _COMMON_PARAMETERS = """
         ensemble's loss on it, stop after ``patience`` epochs without an
         improvement of at least 1e-4, and restore the best weights.
 
-    validation_fraction : float, default=0.1
+    validation_fraction : float, default=0.2
         Share of the training data held out when ``early_stopping=True``.
 
     patience : int, default=10
@@ -82,6 +82,14 @@ _COMMON_PARAMETERS = """
         :class:`skens.preprocessing.TabularPreprocessor`). Missing values are
         imputed with the scaled feature's centre and flagged in an indicator
         column.
+
+    numeric_embedding : {'periodic'} or None, default='periodic'
+        ``'periodic'`` passes each scaled numeric feature through a learned
+        periodic embedding (:class:`skens.nn.PeriodicEmbedding`, shared by the
+        members) before the first layer; ``None`` feeds the scaled values as
+        they are. Periodic embeddings let the network fit sharp effects of a
+        single feature; in the benchmark they cut log loss and NLL on most
+        datasets, most of all on California housing and image segmentation.
 
     device : str, default='auto'
         Torch device: ``'auto'`` (CUDA when available, else CPU), ``'cpu'``,
@@ -266,11 +274,12 @@ class DeepEnsembleClassifier(ClassifierMixin, _BaseDeepEnsemble):
         batch_size="auto",
         max_epochs=200,
         early_stopping=True,
-        validation_fraction=0.1,
+        validation_fraction=0.2,
         patience=10,
         bootstrap=False,
         categorical_features="from_dtype",
         numeric_scaling="quantile",
+        numeric_embedding="periodic",
         class_weight=None,
         device="auto",
         random_state=None,
@@ -292,6 +301,7 @@ class DeepEnsembleClassifier(ClassifierMixin, _BaseDeepEnsemble):
             bootstrap=bootstrap,
             categorical_features=categorical_features,
             numeric_scaling=numeric_scaling,
+            numeric_embedding=numeric_embedding,
             device=device,
             random_state=random_state,
             verbose=verbose,
@@ -498,11 +508,12 @@ class DeepEnsembleRegressor(RegressorMixin, _BaseDeepEnsemble):
         batch_size="auto",
         max_epochs=200,
         early_stopping=True,
-        validation_fraction=0.1,
+        validation_fraction=0.2,
         patience=10,
         bootstrap=False,
         categorical_features="from_dtype",
         numeric_scaling="quantile",
+        numeric_embedding="periodic",
         loss="gaussian_nll",
         device="auto",
         random_state=None,
@@ -524,6 +535,7 @@ class DeepEnsembleRegressor(RegressorMixin, _BaseDeepEnsemble):
             bootstrap=bootstrap,
             categorical_features=categorical_features,
             numeric_scaling=numeric_scaling,
+            numeric_embedding=numeric_embedding,
             device=device,
             random_state=random_state,
             verbose=verbose,

@@ -5,7 +5,7 @@ them in one forward pass; outputs are laid out ``(batch, n_members, ...)``.
 """
 
 from ._dropout import FastDropout
-from ._embedding import FeatureEmbedding, embedding_dimension
+from ._embedding import FeatureEmbedding, PeriodicEmbedding, embedding_dimension
 from ._heads import GaussianHead
 from ._linear import BatchEnsembleLinear, EnsembleLinear
 from ._losses import (
@@ -30,6 +30,7 @@ __all__ = [
     "FeatureEmbedding",
     "GaussianEnsembleMLP",
     "GaussianHead",
+    "PeriodicEmbedding",
     "embedding_dimension",
     "ensemble_log_loss",
     "ensemble_squared_error",

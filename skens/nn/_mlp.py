@@ -49,6 +49,9 @@ class EnsembleMLP(nn.Module):
         When given, the last ``len(categorical_cardinalities)`` input columns
         are integer codes, embedded by a :class:`FeatureEmbedding` shared by
         all members before the first layer.
+    n_periodic : int, default=0
+        Number of leading input columns (numeric features) given a
+        :class:`PeriodicEmbedding`, shared by all members.
 
     Notes
     -----
@@ -74,6 +77,7 @@ class EnsembleMLP(nn.Module):
         dropout=0.0,
         ensemble_type="independent",
         categorical_cardinalities=(),
+        n_periodic=0,
     ):
         super().__init__()
         if activation not in ACTIVATIONS:
@@ -89,9 +93,11 @@ class EnsembleMLP(nn.Module):
         self.n_members = n_members
         self.ensemble_type = ensemble_type
         self.embedding = None
-        if len(categorical_cardinalities):
+        if len(categorical_cardinalities) or n_periodic:
             n_numeric = in_features - len(categorical_cardinalities)
-            self.embedding = FeatureEmbedding(n_numeric, categorical_cardinalities)
+            self.embedding = FeatureEmbedding(
+                n_numeric, categorical_cardinalities, n_periodic=n_periodic
+            )
             in_features = self.embedding.out_features
         layers = []
         sizes = [in_features, *hidden_layer_sizes]

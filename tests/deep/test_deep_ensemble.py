@@ -171,7 +171,7 @@ def test_restored_weights_are_the_best_epoch(clf_data, tiny):
     est.fit(X, y)
     # Rebuild the internal validation split and score the restored model on it.
     seed = np.random.RandomState(0).randint(np.iinfo(np.int32).max, size=3)[2]
-    _, X_valid, _, y_valid = train_test_split(X, y, test_size=0.1, stratify=y, random_state=seed)
+    _, X_valid, _, y_valid = train_test_split(X, y, test_size=0.2, stratify=y, random_state=seed)
     assert log_loss(y_valid, est.predict_proba(X_valid), labels=[0, 1, 2]) == pytest.approx(
         est.best_loss_, rel=1e-4
     )

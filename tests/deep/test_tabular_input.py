@@ -154,7 +154,8 @@ def test_integer_weights_act_like_repetition(tiny):
     y = X[:, 0] - 2 * X[:, 1] + rng.randn(150) * 0.1
     weight = rng.randint(1, 4, 150)
     params = {**tiny, "early_stopping": False, "dropout": 0.0, "batch_size": 1000,
-              "numeric_scaling": "standard", "max_epochs": 150, "lr": 0.01}
+              "numeric_scaling": "standard", "numeric_embedding": None, "max_epochs": 150,
+              "lr": 0.01}
     weighted = DeepEnsembleRegressor(**params).fit(X, y, sample_weight=weight)
     repeated = DeepEnsembleRegressor(**params).fit(np.repeat(X, weight, 0), np.repeat(y, weight))
     unweighted = DeepEnsembleRegressor(**params).fit(X, y)
@@ -424,3 +425,26 @@ def test_random_frames_fit_or_fail_clearly(frame, classify, early_stopping, seed
         out = np.stack(est.predict(frame, return_std=True))
         assert out.shape == (2, n)
     assert np.isfinite(out).all()
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_periodic_numeric_embedding(Estimator, mixed, tiny):
+    X, y_class, y_reg = mixed
+    y = y_class if Estimator is DeepEnsembleClassifier else y_reg
+    est = Estimator(**tiny, numeric_embedding="periodic").fit(X, y)
+    module = est.net_.module_
+    periodic = getattr(module, "mlp", module).embedding.periodic
+    assert periodic is not None and periodic.n_features == 3  # age, income, visits
+    out = est.predict_proba(X) if Estimator is DeepEnsembleClassifier else est.predict(X)
+    assert np.isfinite(out).all()
+
+
+def test_periodic_embedding_fits_a_sharp_one_feature_effect(tiny):
+    # A step function of one feature: hard for a smooth first layer, easy for periodic features.
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-3, 3, size=(600, 2))
+    y = np.sign(np.sin(3 * X[:, 0]))
+    params = {**tiny, "max_epochs": 80, "numeric_scaling": "standard"}
+    plain = DeepEnsembleRegressor(**params, numeric_embedding=None).fit(X, y)
+    periodic = DeepEnsembleRegressor(**params, numeric_embedding="periodic").fit(X, y)
+    assert r2_score(y, periodic.predict(X)) > r2_score(y, plain.predict(X)) + 0.05

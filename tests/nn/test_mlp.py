@@ -77,3 +77,43 @@ def test_gaussian_ensemble_mlp():
     mean, var = GaussianEnsembleMLP(4, 2, 3, hidden_layer_sizes=(8,))(torch.randn(5, 4))
     assert mean.shape == var.shape == (5, 3, 2)
     assert bool((var > 0).all())
+
+
+def test_periodic_embedding_matches_its_formula():
+    from skens.nn import PeriodicEmbedding
+
+    emb = PeriodicEmbedding(2, n_frequencies=3, d_embedding=4, sigma=1.0)
+    x = torch.randn(5, 2)
+    out = emb(x)
+    assert out.shape == (5, 8) and emb.out_features == 8
+    j = 1
+    angles = 2 * torch.pi * x[:, j : j + 1] * emb.frequencies[j]
+    periodic = torch.cat([torch.cos(angles), torch.sin(angles)], dim=1)
+    expected = torch.relu(periodic @ emb.weight[j] + emb.bias[j])
+    torch.testing.assert_close(out[:, 4:], expected)
+
+
+def test_feature_embedding_with_periodic_numeric_and_categorical_codes():
+    from skens.nn import FeatureEmbedding
+
+    emb = FeatureEmbedding(3, [4], embedding_dims=[2], n_periodic=2)
+    x = torch.tensor([[0.1, -0.3, 1.0, 3.0], [0.5, 0.2, 0.0, 0.0]])
+    out = emb(x)
+    # 2 periodic features x 8 + 1 plain numeric column + a 2-wide embedding
+    assert out.shape == (2, 2 * 8 + 1 + 2) == (2, emb.out_features)
+    torch.testing.assert_close(out[:, 16], x[:, 2])
+    torch.testing.assert_close(out[:, 17:], emb.embeddings[0](x[:, 3].long()))
+
+
+def test_ensemble_mlp_with_periodic_embedding():
+    mlp = EnsembleMLP(5, 2, n_members=3, hidden_layer_sizes=(8,), n_periodic=5)
+    assert mlp.embedding.periodic is not None
+    assert mlp(torch.randn(4, 5)).shape == (4, 3, 2)
+
+
+@pytest.mark.parametrize("bad", [-1, 4])
+def test_feature_embedding_rejects_bad_n_periodic(bad):
+    from skens.nn import FeatureEmbedding
+
+    with pytest.raises(ValueError, match="n_periodic must be in"):
+        FeatureEmbedding(3, [], n_periodic=bad)
