@@ -34,11 +34,11 @@ from sklearn.datasets import make_classification
 from sklearn.preprocessing import StandardScaler
 from skorch import NeuralNetClassifier
 
+from docsection import replace_section, split_section
 from skens import DeepEnsembleClassifier
 from skens.nn import EnsembleMLP, member_cross_entropy
 
 ROOT = Path(__file__).resolve().parents[1]
-BEGIN, END = "<!-- speed:begin -->", "<!-- speed:end -->"
 
 
 class SingleMember(torch.nn.Module):
@@ -64,6 +64,8 @@ def _network(args):
         params["hidden_layer_sizes"] = tuple(args.hidden_layer_sizes)
     if args.ensemble_type:
         params["ensemble_type"] = args.ensemble_type
+    if args.numeric_embedding:
+        params["numeric_embedding"] = None if args.numeric_embedding == "none" else "periodic"
     return DeepEnsembleClassifier(**params)
 
 
@@ -83,6 +85,7 @@ def time_skens(X, y, n_members, args):
 
 
 def _module_params(defaults, n_features):
+    """The module the estimator builds for ``n_features`` numeric columns without NaN."""
     return dict(
         in_features=n_features,
         out_features=2,
@@ -90,6 +93,7 @@ def _module_params(defaults, n_features):
         activation=defaults.activation,
         dropout=defaults.dropout,
         ensemble_type=defaults.ensemble_type,
+        n_periodic=n_features if defaults.numeric_embedding == "periodic" else 0,
     )
 
 
@@ -191,6 +195,7 @@ def run(args):
             "hidden_layer_sizes": list(defaults.hidden_layer_sizes),
             "ensemble_type": defaults.ensemble_type,
             "dropout": defaults.dropout,
+            "numeric_embedding": defaults.numeric_embedding,
         },
         "seconds": best,
         "all_seconds": times,
@@ -220,7 +225,10 @@ def _command_args(args):
 
 def _section_key(result):
     s = result["settings"]
-    return f"{result['device']}, hidden_layer_sizes={tuple(s['hidden_layer_sizes'])}, {s['ensemble_type']}"
+    return (
+        f"{result['device']}, hidden_layer_sizes={tuple(s['hidden_layer_sizes'])}, "
+        f"{s['ensemble_type']}, numeric_embedding={s.get('numeric_embedding')}"
+    )
 
 
 def to_markdown(result):
@@ -235,7 +243,8 @@ def to_markdown(result):
             f"Data: {result['data']}; {settings['epochs']} epochs, batch size "
             f"{settings['batch_size']}, early stopping off, the default network "
             f"(`hidden_layer_sizes={tuple(settings['hidden_layer_sizes'])}`, "
-            f"`ensemble_type='{settings['ensemble_type']}'`, `dropout={settings['dropout']}`); "
+            f"`ensemble_type='{settings['ensemble_type']}'`, `dropout={settings['dropout']}`, "
+            f"`numeric_embedding={settings.get('numeric_embedding')!r}`); "
             f"fastest of {settings['repeats']} interleaved repeats. Versions: "
             + ", ".join(f"{k} {v}" for k, v in result["versions"].items())
             + ".",
@@ -263,17 +272,12 @@ def to_markdown(result):
 
 
 def write_doc(path, section_md, key):
-    """Replace the section named ``key`` between the speed markers of ``path``."""
-    text = path.read_text() if path.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
-    if BEGIN not in text:
-        text += f"\n{BEGIN}\n{END}\n"
-    head, rest = text.split(BEGIN, 1)
-    body, tail = rest.split(END, 1)
+    """Replace the subsection headed ``### key`` of the speed section of ``path``."""
+    _, body, _ = split_section(path, "speed")
     sections = [s for s in re.split(r"(?m)^(?=### )", body) if s.strip()]
     sections = [s for s in sections if not s.startswith(f"### {key}\n")]
     sections.append(section_md)
-    body = "\n" + "\n".join(s.strip() + "\n" for s in sorted(sections)) + "\n"
-    path.write_text(head + BEGIN + body + END + tail)
+    replace_section(path, "speed", "\n".join(s.strip() + "\n" for s in sorted(sections)))
 
 
 def main():
@@ -289,6 +293,7 @@ def main():
         "--hidden-layer-sizes", type=int, nargs="*", help="override the default network widths"
     )
     parser.add_argument("--ensemble-type", choices=["independent", "batchensemble"])
+    parser.add_argument("--numeric-embedding", choices=["periodic", "none"])
     parser.add_argument("--doc", type=Path, default=ROOT / "doc" / "benchmarks.md")
     args = parser.parse_args()
     result = run(args)

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from docsection import replace_section
+
 ROOT = Path(__file__).resolve().parents[1]
-BEGIN, END = "<!-- suite:begin -->", "<!-- suite:end -->"
 FIGURES = ROOT / "doc" / "figures"
 
 CLASSIFICATION_COLUMNS = [
@@ -374,15 +375,6 @@ def render(rows, meta):
     return "\n".join(lines)
 
 
-def write_doc(path, text):
-    doc = path.read_text()
-    if BEGIN not in doc:
-        doc += f"\n{BEGIN}\n{END}\n"
-    head, rest = doc.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    path.write_text(head + BEGIN + "\n" + text + "\n" + END + tail)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -394,7 +386,7 @@ def main():
     meta_path = Path(args.results[0]).with_suffix(".meta.json")
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     text = render(rows, meta)
-    write_doc(args.doc, text)
+    replace_section(args.doc, "suite", text)
     print(text)
 
 

@@ -4,8 +4,9 @@ Each configuration (a JSON object of estimator parameters) is fitted with
 ``n_members`` at its default and with ``n_members=1``, on the saved splits of
 the benchmark (``benchmarks/splits``), for several seeds; the test log loss
 (classification) or Gaussian NLL (regression) is printed per seed and on
-average. ``--periodic-width`` changes the output width per feature of the
-periodic numeric embedding (a study-only knob; 8 is the default).
+average. ``--periodic-width`` and ``--periodic-frequencies`` change the output
+width per feature and the number of frequencies of the periodic numeric
+embedding (study-only knobs; the defaults are 8 and 16).
 
     python benchmarks/study_defaults.py \\
         --configs '{"vf0.2+periodic": {"validation_fraction": 0.2, "numeric_embedding": "periodic"}}' \\
@@ -53,10 +54,13 @@ def main():
     parser.add_argument("--max-train-rows", type=int, default=4000)
     parser.add_argument("--no-single", action="store_true", help="skip the n_members=1 twins")
     parser.add_argument("--periodic-width", type=int)
+    parser.add_argument("--periodic-frequencies", type=int)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     if args.periodic_width:
         PeriodicEmbedding.__init__.__kwdefaults__["d_embedding"] = args.periodic_width
+    if args.periodic_frequencies:
+        PeriodicEmbedding.__init__.__kwdefaults__["n_frequencies"] = args.periodic_frequencies
     configs = json.loads(args.configs)
     for name in args.datasets:
         for label, params in configs.items():

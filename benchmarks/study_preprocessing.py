@@ -25,6 +25,7 @@ from sklearn.model_selection import train_test_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import datasets  # noqa: E402
+from docsection import replace_section  # noqa: E402
 
 import skens.deep._base as base  # noqa: E402
 from skens import DeepEnsembleClassifier, DeepEnsembleRegressor  # noqa: E402
@@ -32,7 +33,6 @@ from skens.metrics import gaussian_nll_loss  # noqa: E402
 from skens.preprocessing import TabularPreprocessor  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-BEGIN, END = "<!-- preprocessing:begin -->", "<!-- preprocessing:end -->"
 SCALING_DATASETS = [
     "credit_data", "telco_churn", "adult", "image_segment",
     "california_housing", "diamonds", "abalone", "concrete",
@@ -131,15 +131,6 @@ def summarise(rows, study, settings):
     return "\n".join(lines)
 
 
-def write_doc(path, text):
-    doc = path.read_text()
-    if BEGIN not in doc:
-        doc += f"\n{BEGIN}\n{END}\n"
-    head, rest = doc.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    path.write_text(head + BEGIN + "\n" + text + "\n" + END + tail)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--train-rows", type=int, default=4000)
@@ -169,7 +160,7 @@ def main():
         "Categorical encoding (`max_onehot_cardinality` of `TabularPreprocessor`):",
         summarise(rows, "encoding", list(ENCODINGS)),
     ])
-    write_doc(args.doc, text)
+    replace_section(args.doc, "preprocessing", text)
     print(text)
 
 
