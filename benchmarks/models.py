@@ -222,7 +222,9 @@ def _sklearn_mlp(task, seed, categorical, n_bagged=None):
     mlp = Model(hidden_layer_sizes=(256, 256), early_stopping=True, max_iter=200, random_state=seed)
     if n_bagged:
         Bagging = BaggingRegressor if task == "regression" else BaggingClassifier
-        mlp = Bagging(mlp, n_estimators=n_bagged, random_state=seed)
+        # In a Pipeline the MLP hides its sample_weight, so Bagging draws rows instead of
+        # passing bootstrap counts as weights (MLPs crash on a mini-batch of zero weights).
+        mlp = Bagging(make_pipeline(mlp), n_estimators=n_bagged, random_state=seed)
     return make_pipeline(one_hot_preprocessing(), mlp)
 
 

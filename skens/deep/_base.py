@@ -18,7 +18,7 @@ from ..preprocessing import TabularPreprocessor, check_tabular_input
 from ..utils import resolve_device
 from ..utils._compat import Interval, StrOptions, _safe_indexing
 from ._data import ArrayDataset, BatchIterator
-from ._net import EnsembleNet, FiniteLossCheck, ValidationScore
+from ._net import EnsembleNet, FiniteLossCheck, FillUnseenEmbeddings, ValidationScore
 
 # Rows per prediction batch are chosen so that one hidden activation,
 # (rows, n_members, width) in float32, stays near this many elements (8 MB),
@@ -122,7 +122,7 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
 
     # ----------------------------------------------------------- subclass hooks
     @abstractmethod
-    def _module_params(self, n_features):
+    def _module_params(self, n_features, hidden_layer_sizes):
         """Return ``(module_class, params)`` for the torch module."""
 
     @abstractmethod
@@ -134,12 +134,12 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
     # Whether the internal validation split is stratified on y.
     _stratify = False
 
-    def _mlp_params(self, n_features):
+    def _mlp_params(self, n_features, hidden_layer_sizes):
         """Module parameters shared by the classifier and the regressor."""
         return dict(
             in_features=n_features,
             n_members=self.n_members,
-            hidden_layer_sizes=_check_hidden_layer_sizes(self.hidden_layer_sizes),
+            hidden_layer_sizes=hidden_layer_sizes,
             activation=self.activation,
             dropout=self.dropout,
             ensemble_type=self.ensemble_type,
@@ -187,20 +187,27 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         return train_test_split(indices, test_size=n_valid, random_state=seed)
 
     def _member_weights(self, n_samples, sample_weight, rng):
-        """Loss weights of shape (n_samples, n_members), (n_samples, 1) or None."""
+        """Training loss weights, (n_samples, n_members) or (n_samples, 1), or None.
+
+        Bootstrap counts times sample weights, normalised to mean 1 per member
+        (the losses of :mod:`skens.nn` average ``weight * loss``).
+        """
         weight = None if sample_weight is None else sample_weight[:, None]
         if self.bootstrap:
             counts = rng.multinomial(n_samples, np.full(n_samples, 1.0 / n_samples), self.n_members)
             weight = counts.T if weight is None else counts.T * weight
-        return None if weight is None else torch.as_tensor(weight, dtype=torch.float32)
+        if weight is None:
+            return None
+        return torch.as_tensor(weight / weight.mean(axis=0, keepdims=True), dtype=torch.float32)
 
     def _predict_batch_size(self, hidden_layer_sizes):
         width = max([*hidden_layer_sizes, len(getattr(self, "classes_", ())), 1])
         return int(np.clip(_PREDICT_BUDGET // (self.n_members * width), 256, 65536))
 
     def _make_net(self, n_features, hidden_layer_sizes, batch_size, valid_dataset, seed):
-        module, module_params = self._module_params(n_features)
+        module, module_params = self._module_params(n_features, hidden_layer_sizes)
         callbacks = [("finite_loss", FiniteLossCheck())]
+        seen = self.preprocessor_._embedding_seen_codes()
         if valid_dataset is not None:
             callbacks += [
                 ("valid_score", ValidationScore(self._score_kind)),
@@ -215,6 +222,8 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
                     ),
                 ),
             ]
+        if seen:
+            callbacks.append(("fill_unseen", FillUnseenEmbeddings(seen)))
         return EnsembleNet(
             module=module,
             **{f"module__{key}": value for key, value in module_params.items()},
@@ -238,13 +247,21 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
             verbose=self.verbose,
         )
 
+    def _prepare_target(self, y, train_idx, sample_weight):
+        """Hook: learn a target transformation on the training part and apply it."""
+        return y
+
     def _fit(self, X, y, sample_weight=None):
         """Train on checked ``X``, encoded ``y`` and checked ``sample_weight``.
 
-        Rows of zero weight are left out, as if absent. Returns the encoded
-        inputs actually trained on, their targets and weights, and the
-        indices of the internal training and validation parts.
+        Rows of zero weight are left out, as if absent. The preprocessing (and
+        the subclass's target transformation) is learned on the internal
+        training part only, never on the validation rows. Returns the encoded
+        inputs actually trained on, their prepared targets and weights, and
+        the indices of the internal training and validation parts.
         """
+        # A failed refit must leave an unfitted estimator, not the previous model.
+        self.__dict__.pop("net_", None)
         hidden_layer_sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
         self.device_ = resolve_device(self.device)
         rng = check_random_state(self.random_state)
@@ -254,14 +271,15 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         if sample_weight is not None and not np.all(sample_weight > 0):
             kept = np.flatnonzero(sample_weight > 0)
             X, y, sample_weight = _safe_indexing(X, kept), y[kept], sample_weight[kept]
+        train_idx, valid_idx = self._split(y, split_seed)
         self.preprocessor_ = TabularPreprocessor(
             categorical_features=self.categorical_features,
             numeric_scaling=self.numeric_scaling,
             random_state=preprocessing_seed,
-        ).fit(X)
+        ).fit(_safe_indexing(X, train_idx))
+        y = self._prepare_target(y, train_idx, sample_weight)
         X_all = torch.as_tensor(self.preprocessor_.transform(X), dtype=torch.float32)
         y_all = torch.as_tensor(y)
-        train_idx, valid_idx = self._split(y, split_seed)
 
         def on_device(tensor):
             return None if tensor is None else tensor.to(self.device_)
@@ -274,9 +292,10 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         )
         valid = None
         if valid_idx is not None:
-            valid_weight = None if sample_weight is None else torch.as_tensor(
-                sample_weight[valid_idx], dtype=torch.float32
-            )
+            valid_weight = None
+            if sample_weight is not None:
+                valid_weight = sample_weight[valid_idx] / sample_weight[valid_idx].mean()
+                valid_weight = torch.as_tensor(valid_weight, dtype=torch.float32)
             valid = ArrayDataset(
                 on_device(X_all[valid_idx]), on_device(y_all[valid_idx]), on_device(valid_weight)
             )
@@ -289,22 +308,25 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         with torch.random.fork_rng(devices=cuda_devices):
             torch.manual_seed(torch_seed)
             net.fit(train, y=None)
-        self._record_history(net.history, valid is not None)
+        self._record_history(net)
         net.trim_for_prediction()
         self.net_ = net
         return X_all, y, sample_weight, train_idx, valid_idx
 
-    def _record_history(self, history, validated):
+    def _record_history(self, net):
+        history = net.history
         self.n_iter_ = len(history)
         self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
-        if validated:
-            self.validation_loss_curve_ = [float(v) for v in history[:, "valid_loss"]]
-            self.validation_scores_ = [float(v) for v in history[:, "valid_score"]]
-            self.best_loss_ = min(self.validation_loss_curve_)
-        else:
+        early_stopping = dict(net.callbacks_).get("early_stopping")
+        if early_stopping is None:
             self.validation_loss_curve_ = None
             self.validation_scores_ = None
             self.best_loss_ = min(self.loss_curve_)
+            return
+        self.validation_loss_curve_ = [float(v) for v in history[:, "valid_loss"]]
+        self.validation_scores_ = [float(v) for v in history[:, "valid_score"]]
+        # The loss of the epoch whose weights were restored (skorch counts epochs from 1).
+        self.best_loss_ = self.validation_loss_curve_[early_stopping.best_epoch_ - 1]
 
     # --------------------------------------------------------------- inference
     def _raw_outputs(self, X, *, encoded=False):

@@ -62,8 +62,12 @@ class ArrayDataset(Dataset):
         return X, (self.y[index], weight)
 
     def __getitem__(self, i):
-        # Only for tools that expect a map-style Dataset; BatchIterator uses batch().
-        return self.batch(slice(i, i + 1))
+        # One sample, for tools that expect a map-style Dataset; BatchIterator uses batch().
+        X, target = self.batch(slice(i, i + 1))
+        if target is None:
+            return X[0], None
+        y, weight = target
+        return X[0], (y[0], None if weight is None else weight[0])
 
 
 class BatchIterator:

@@ -73,12 +73,13 @@ _COMMON_PARAMETERS = """
         Which columns of ``X`` are categorical. ``'from_dtype'``: in a
         DataFrame, the columns of dtype ``category``, ``object``, string or
         ``bool``; a numpy array has none. Column names, indices or a boolean
-        mask select them explicitly. Categorical columns are embedded (one-hot
-        when they have at most two categories); NaN is a category of its own
-        and a category unseen in training maps to an "unknown" code.
+        mask select them explicitly. Categorical columns are one-hot encoded
+        when they have at most 64 categories and embedded otherwise; NaN is a
+        category of its own and a category unseen in training maps to an
+        "unknown" code, whose embedding is the mean of the trained ones.
 
     numeric_scaling : {'quantile', 'standard', 'robust'}, default='quantile'
-        Scaling of the numeric columns, fitted on the training data (see
+        Scaling of the numeric columns, fitted on the internal training part (see
         :class:`skens.preprocessing.TabularPreprocessor`). Missing values are
         imputed with the scaled feature's centre and flagged in an indicator
         column.
@@ -122,8 +123,8 @@ _COMMON_ATTRIBUTES = """
         without early stopping.
 
     best_loss_ : float
-        Lowest ensemble validation loss (the restored epoch) with early
-        stopping, else the lowest training loss.
+        With early stopping, the ensemble's validation loss at the epoch
+        whose weights were restored; else the lowest training loss.
 
     device_ : str
         Device the ensemble lives on: where it was trained, or ``'cpu'`` after
@@ -131,7 +132,8 @@ _COMMON_ATTRIBUTES = """
 
     preprocessor_ : TabularPreprocessor
         Encoding of ``X`` (scaling, missing indicators, categorical codes)
-        fitted on the training data.
+        fitted on the internal training part (the rows not held out for
+        early stopping).
 
     net_ : skorch.NeuralNet
         The trained skorch net; ``net_.module_`` holds all members.
@@ -308,8 +310,9 @@ class DeepEnsembleClassifier(ClassifierMixin, _BaseDeepEnsemble):
         )
         self.class_weight = class_weight
 
-    def _module_params(self, n_features):
-        return EnsembleMLP, dict(self._mlp_params(n_features), out_features=len(self.classes_))
+    def _module_params(self, n_features, hidden_layer_sizes):
+        params = self._mlp_params(n_features, hidden_layer_sizes)
+        return EnsembleMLP, dict(params, out_features=len(self.classes_))
 
     def _criterion_kind(self):
         return "cross_entropy"
@@ -345,7 +348,10 @@ class DeepEnsembleClassifier(ClassifierMixin, _BaseDeepEnsemble):
                 f"but the data contains only one class: {self.classes_[0]!r}."
             )
         if self.class_weight is not None:
-            class_weight = compute_sample_weight(self.class_weight, y)
+            # Class frequencies are those of the samples trained on (positive weight).
+            kept = slice(None) if sample_weight is None else sample_weight > 0
+            class_weight = np.zeros(len(y))
+            class_weight[kept] = compute_sample_weight(self.class_weight, y[kept])
             sample_weight = class_weight if sample_weight is None else sample_weight * class_weight
         self._fit(X, y_encoded.astype(np.int64), sample_weight)
         return self
@@ -430,8 +436,8 @@ class DeepEnsembleRegressor(RegressorMixin, _BaseDeepEnsemble):
     by skorch, each member on its own loss. The ensemble's predictive
     distribution is the uniform mixture of the member Gaussians, so
     ``predict(X, return_std=True)`` accounts both for the noise each member
-    expects (aleatoric) and for their disagreement (epistemic). Features and
-    targets are standardised internally.
+    expects (aleatoric) and for their disagreement (epistemic). Features are
+    encoded and scaled, and targets standardised, internally.
 
     Read more in the user guide: ``doc/user_guide/deep_ensembles.md``.
 
@@ -457,7 +463,7 @@ class DeepEnsembleRegressor(RegressorMixin, _BaseDeepEnsemble):
         without early stopping.
 
     target_scaler_ : StandardScaler
-        Target standardisation fitted on ``y``.
+        Target standardisation fitted on the internal training part of ``y``.
 
     noise_variance_ : ndarray of shape (n_members, n_outputs) or None
         Per-member noise variance for ``loss='mse'``; ``None`` otherwise.
@@ -542,8 +548,8 @@ class DeepEnsembleRegressor(RegressorMixin, _BaseDeepEnsemble):
         )
         self.loss = loss
 
-    def _module_params(self, n_features):
-        params = self._mlp_params(n_features)
+    def _module_params(self, n_features, hidden_layer_sizes):
+        params = self._mlp_params(n_features, hidden_layer_sizes)
         if self.loss == "gaussian_nll":
             return GaussianEnsembleMLP, dict(params, n_outputs=self.n_outputs_)
         return EnsembleMLP, dict(params, out_features=self.n_outputs_)
@@ -578,10 +584,8 @@ class DeepEnsembleRegressor(RegressorMixin, _BaseDeepEnsemble):
         self._y_ndim = y.ndim
         y_2d = y.reshape(len(y), -1)
         self.n_outputs_ = y_2d.shape[1]
-        self.target_scaler_ = StandardScaler().fit(y_2d, sample_weight=sample_weight)
-        y_scaled = self.target_scaler_.transform(y_2d).astype(np.float32)
         X_encoded, y_scaled, sample_weight, train_idx, valid_idx = self._fit(
-            X, y_scaled, sample_weight
+            X, y_2d, sample_weight
         )
         self.noise_variance_ = None
         if self.loss == "mse":
@@ -592,6 +596,12 @@ class DeepEnsembleRegressor(RegressorMixin, _BaseDeepEnsemble):
                 None if sample_weight is None else sample_weight[held_out],
             )
         return self
+
+    def _prepare_target(self, y, train_idx, sample_weight):
+        """Standardise ``y`` with the mean and scale of the internal training part."""
+        weight = None if sample_weight is None else sample_weight[train_idx]
+        self.target_scaler_ = StandardScaler().fit(y[train_idx], sample_weight=weight)
+        return self.target_scaler_.transform(y).astype(np.float32)
 
     def _residual_variance(self, X_encoded, y_scaled, sample_weight):
         """Each member's mean squared residual: the noise variance of an MSE fit."""
@@ -611,6 +621,12 @@ class DeepEnsembleRegressor(RegressorMixin, _BaseDeepEnsemble):
                 mean = out.double().numpy().transpose(1, 0, 2)
                 var = np.broadcast_to(self.noise_variance_[:, None, :], mean.shape)
             yield mean * scale + loc, var
+
+    def _decompose(self, X):
+        """The mixture's mean and variance decomposition, batch by batch, joined."""
+        parts = [gaussian_variance_decomposition(m, v) for m, v in self._iter_member_gaussians(X)]
+        keys = ("mean", "total", "aleatoric", "epistemic")
+        return Bunch(**{key: self._squeeze(_concat([p[key] for p in parts])) for key in keys})
 
     def _squeeze(self, array):
         return array[..., 0] if self._y_ndim == 1 else array
@@ -636,11 +652,10 @@ class DeepEnsembleRegressor(RegressorMixin, _BaseDeepEnsemble):
         y_std : ndarray of the same shape
             Predictive standard deviation; only when ``return_std=True``.
         """
-        parts = [gaussian_variance_decomposition(m, v) for m, v in self._iter_member_gaussians(X)]
-        mean = self._squeeze(_concat([p.mean for p in parts]))
+        parts = self._decompose(X)
         if not return_std:
-            return mean
-        return mean, self._squeeze(np.sqrt(_concat([p.total for p in parts])))
+            return parts.mean
+        return parts.mean, np.sqrt(parts.total)
 
     def predict_members(self, X, return_std=False):
         """Each member's predicted mean, and optionally its std.
@@ -682,10 +697,8 @@ class DeepEnsembleRegressor(RegressorMixin, _BaseDeepEnsemble):
             ``total == aleatoric + epistemic``. Computed by
             :func:`skens.metrics.gaussian_variance_decomposition`.
         """
-        parts = [gaussian_variance_decomposition(m, v) for m, v in self._iter_member_gaussians(X)]
-        return Bunch(
-            **{key: self._squeeze(_concat([p[key] for p in parts])) for key in ("total", "aleatoric", "epistemic")}
-        )
+        parts = self._decompose(X)
+        return Bunch(total=parts.total, aleatoric=parts.aleatoric, epistemic=parts.epistemic)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

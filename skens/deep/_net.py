@@ -11,8 +11,9 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback
 
 from ..exceptions import TrainingDivergedError
+from ..nn import FeatureEmbedding
 
-__all__ = ["EnsembleNet", "FiniteLossCheck", "ValidationScore"]
+__all__ = ["EnsembleNet", "FiniteLossCheck", "FillUnseenEmbeddings", "ValidationScore"]
 
 
 class EnsembleNet(NeuralNet):
@@ -98,3 +99,36 @@ class ValidationScore(Callback):
         ss_res = (weight * (target - prediction) ** 2).sum(dim=0)
         r2 = torch.where(ss_tot > 0, 1 - ss_res / ss_tot.clamp_min(1e-12), torch.zeros_like(ss_tot))
         return float(r2.mean())
+
+
+class FillUnseenEmbeddings(Callback):
+    """Keep the embeddings of codes absent from training at the mean of the others.
+
+    Applied before each epoch's validation pass (so early stopping judges the
+    model as it will predict) and at the end of training; see
+    :meth:`skens.nn.FeatureEmbedding.fill_unseen`.
+
+    Parameters
+    ----------
+    seen : list of ndarray of bool
+        One mask per categorical code column: the codes present in training.
+    """
+
+    def __init__(self, seen):
+        self.seen = seen
+
+    def _fill(self, net):
+        for module in net.module_.modules():
+            if isinstance(module, FeatureEmbedding):
+                module.fill_unseen(self.seen)
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.pending_ = True
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if not training and self.pending_:
+            self._fill(net)
+            self.pending_ = False
+
+    def on_train_end(self, net, **kwargs):
+        self._fill(net)

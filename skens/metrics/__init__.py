@@ -26,7 +26,13 @@ from ._regression import (
     mean_interval_width,
     quantile_calibration_error,
 )
-from ._scorers import SCORERS, PredictiveDistributionScorer, get_scorer, get_scorer_names
+from ._scorers import (
+    SCORERS,
+    PredictiveDistributionScorer,
+    ProbabilityScorer,
+    get_scorer,
+    get_scorer_names,
+)
 from ._selective import (
     accuracy_at_coverage_score,
     aurc_loss,
@@ -45,6 +51,7 @@ from ._uncertainty import (
 __all__ = [
     "SCORERS",
     "PredictiveDistributionScorer",
+    "ProbabilityScorer",
     "RegressionUncertaintyDisplay",
     "ReliabilityDisplay",
     "RiskCoverageDisplay",

@@ -11,21 +11,12 @@ import numpy as np
 from scipy.special import ndtri
 from sklearn.calibration import CalibrationDisplay
 
+from ..utils._compat import check_matplotlib_support
 from ._calibration import expected_calibration_error, reliability_curve
 from ._regression import coverage_curve, interval_coverage_score
 from ._selective import aurc_loss, risk_coverage_curve
 
 __all__ = ["ReliabilityDisplay", "RiskCoverageDisplay", "RegressionUncertaintyDisplay"]
-
-
-def check_matplotlib_support(caller_name):
-    """Raise an ImportError that says how to install matplotlib when it is missing."""
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError as exc:
-        raise ImportError(
-            f"{caller_name} requires matplotlib; install it with `pip install matplotlib`."
-        ) from exc
 
 
 def _top_label_confidence(y_prob):
@@ -237,21 +228,21 @@ class ReliabilityDisplay(CalibrationDisplay):
 
 def _confidence_from_estimator(estimator, X, confidence):
     """Predictions and a confidence score of a fitted classifier."""
-    if callable(confidence):
-        proba = estimator.predict_proba(X)
-        return estimator.classes_[np.argmax(proba, axis=1)], np.asarray(confidence(estimator, X))
+    if not (callable(confidence) or confidence in ("max_proba", "negative_entropy")):
+        raise ValueError(
+            "confidence must be 'max_proba', 'negative_entropy' or a callable "
+            f"(estimator, X) -> scores, got {confidence!r}."
+        )
     proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
     y_pred = estimator.classes_[np.argmax(proba, axis=1)]
+    if callable(confidence):
+        return y_pred, np.asarray(confidence(estimator, X))
     if confidence == "max_proba":
         return y_pred, proba.max(axis=1)
     if confidence == "negative_entropy":
         from scipy.special import entr
 
         return y_pred, -entr(proba).sum(axis=1)
-    raise ValueError(
-        "confidence must be 'max_proba', 'negative_entropy' or a callable "
-        f"(estimator, X) -> scores, got {confidence!r}."
-    )
 
 
 class RiskCoverageDisplay:

@@ -7,13 +7,30 @@ scikit-learn's ``neg_*`` scorers they return the negated loss, so higher is
 better.
 """
 
+import inspect
+
 from sklearn.metrics import get_scorer as _sklearn_get_scorer
-from sklearn.metrics import make_scorer
 
 from ._calibration import expected_calibration_error
 from ._regression import crps_gaussian_loss, gaussian_nll_loss
 
-__all__ = ["PredictiveDistributionScorer", "get_scorer", "get_scorer_names", "SCORERS"]
+__all__ = [
+    "PredictiveDistributionScorer",
+    "ProbabilityScorer",
+    "get_scorer",
+    "get_scorer_names",
+    "SCORERS",
+]
+
+
+def _accepts_return_std(method):
+    try:
+        parameters = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):  # no signature to inspect: let the call decide
+        return True
+    return any(
+        p.name == "return_std" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters
+    )
 
 
 class PredictiveDistributionScorer:
@@ -47,13 +64,12 @@ class PredictiveDistributionScorer:
         self.greater_is_better = greater_is_better
 
     def __call__(self, estimator, X, y_true, sample_weight=None):
-        try:
-            mean, std = estimator.predict(X, return_std=True)
-        except TypeError as exc:
+        if not _accepts_return_std(estimator.predict):
             raise TypeError(
                 f"{type(estimator).__name__}.predict does not accept return_std=True, which "
-                f"this scorer needs: {exc}"
-            ) from exc
+                "this scorer needs (it scores a predictive distribution)."
+            )
+        mean, std = estimator.predict(X, return_std=True)
         score = self.score_func(y_true, mean, std, sample_weight=sample_weight)
         return score if self.greater_is_better else -score
 
@@ -62,12 +78,50 @@ class PredictiveDistributionScorer:
         return f"PredictiveDistributionScorer({sign}{self.score_func.__name__})"
 
 
+class ProbabilityScorer:
+    """Score a classifier's ``predict_proba`` with a metric that needs the labels.
+
+    Passes ``labels=estimator.classes_`` to the metric, so that the columns of
+    the probabilities are matched to the right labels even when a
+    cross-validation fold's test part lacks a class.
+
+    Parameters
+    ----------
+    score_func : callable
+        ``score_func(y_true, y_prob, labels=..., sample_weight=None) -> float``.
+    greater_is_better : bool, default=False
+        False for losses: the scorer then returns the negated loss.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skens.metrics import get_scorer
+    >>> X, y = [[0.0], [1.0], [2.0], [3.0]], ["a", "a", "b", "b"]
+    >>> model = LogisticRegression().fit(X, y)
+    >>> -0.5 < get_scorer("neg_expected_calibration_error")(model, X[:2], y[:2]) <= 0
+    True
+    """
+
+    def __init__(self, score_func, *, greater_is_better=False):
+        self.score_func = score_func
+        self.greater_is_better = greater_is_better
+
+    def __call__(self, estimator, X, y_true, sample_weight=None):
+        y_prob = estimator.predict_proba(X)
+        score = self.score_func(
+            y_true, y_prob, labels=estimator.classes_, sample_weight=sample_weight
+        )
+        return score if self.greater_is_better else -score
+
+    def __repr__(self):
+        sign = "" if self.greater_is_better else "neg_"
+        return f"ProbabilityScorer({sign}{self.score_func.__name__})"
+
+
 SCORERS = {
     "neg_gaussian_nll": PredictiveDistributionScorer(gaussian_nll_loss),
     "neg_crps": PredictiveDistributionScorer(crps_gaussian_loss),
-    "neg_expected_calibration_error": make_scorer(
-        expected_calibration_error, greater_is_better=False, response_method="predict_proba"
-    ),
+    "neg_expected_calibration_error": ProbabilityScorer(expected_calibration_error),
 }
 
 

@@ -138,6 +138,42 @@ class FeatureEmbedding(nn.Module):
         periodic_width = self.periodic.out_features - n_periodic if n_periodic else 0
         self.out_features = self.n_numeric + periodic_width + sum(embedding_dims)
 
+    @torch.no_grad()
+    def fill_unseen(self, seen):
+        """Give codes never seen in training the mean embedding of the seen codes.
+
+        An embedding row that no training sample used keeps its random
+        initialisation; a sample with such a code (an unknown category, or a
+        missing value when training had none) would get an arbitrary vector.
+        The mean of the trained rows is a neutral stand-in.
+
+        Parameters
+        ----------
+        seen : sequence of array-like of bool
+            One mask per code column, of length its cardinality: ``True``
+            for the codes that occur in the training data.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skens.nn import FeatureEmbedding
+        >>> emb = FeatureEmbedding(0, [3], embedding_dims=[2])
+        >>> emb.fill_unseen([[True, True, False]])
+        >>> torch.allclose(emb.embeddings[0].weight[2], emb.embeddings[0].weight[:2].mean(0))
+        True
+        """
+        if len(seen) != len(self.embeddings):
+            raise ValueError(f"seen must have one mask per code column ({len(self.embeddings)}).")
+        for embedding, mask in zip(self.embeddings, seen):
+            mask = torch.as_tensor(mask, dtype=torch.bool, device=embedding.weight.device)
+            if mask.shape != (embedding.num_embeddings,):
+                raise ValueError(
+                    f"A seen mask has shape {tuple(mask.shape)}, expected "
+                    f"({embedding.num_embeddings},)."
+                )
+            if mask.any() and not mask.all():
+                embedding.weight[~mask] = embedding.weight[mask].mean(dim=0)
+
     def forward(self, x):
         parts = []
         if self.periodic is not None:

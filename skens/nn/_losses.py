@@ -6,7 +6,11 @@ of the members), which is what users get from ``predict``.
 
 ``weight`` arguments are optional non-negative sample weights: shape
 ``(batch, n_members)`` for the member losses (bootstrap counts times sample
-weights) and ``(batch,)`` for the ensemble losses.
+weights) and ``(batch,)`` for the ensemble losses. A weighted loss is the
+plain mean of ``weight * loss`` over the batch, not divided by the batch's
+weight sum: with weights normalised to mean 1 over a data set (as the
+estimators do) the mean over batches is then exactly the weighted mean loss,
+and every mini-batch gradient is an unbiased estimate of its gradient.
 """
 
 import math
@@ -28,11 +32,10 @@ _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
 def _weighted_mean(values, weight):
-    """Mean over the batch axis (0), weighted; then mean over what remains."""
+    """Mean of ``weight * values`` (``weight`` normalised to mean 1 by the caller)."""
     if weight is None:
         return values.mean()
-    total = (values * weight).sum(dim=0)
-    return (total / weight.sum(dim=0).clamp_min(1e-12)).mean()
+    return (values * weight).mean()
 
 
 def member_cross_entropy(logits, target, weight=None):

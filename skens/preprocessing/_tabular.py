@@ -211,17 +211,20 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             return X[:, j]
         column = X.iloc[:, j]
         dtype = column.dtype
-        if str(dtype).startswith(_TIME_DTYPES):
-            raise TypeError(
-                f"Column {self._column_name(j)} has dtype {dtype}, which is not supported; "
-                "convert it to numbers (e.g. days since a date) first."
-            )
+        self._reject_time_dtype(dtype, j)
         kind = getattr(dtype, "kind", "O")
         if isinstance(dtype, np.dtype) and kind in "fiubc":
             return column.to_numpy()
         if kind in "fiu":  # pandas nullable Int64 / Float64 with pd.NA
             return column.to_numpy(dtype=np.float64, na_value=np.nan)
         return column.to_numpy(dtype=object)
+
+    def _reject_time_dtype(self, dtype, j):
+        if getattr(dtype, "kind", None) in ("m", "M") or str(dtype).startswith(_TIME_DTYPES):
+            raise TypeError(
+                f"Column {self._column_name(j)} has dtype {dtype}, which is not supported; "
+                "convert it to numbers (e.g. days since a date) first."
+            )
 
     def _column_name(self, j):
         names = getattr(self, "feature_names_in_", None)
@@ -237,6 +240,8 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
                 return np.zeros(n_features, dtype=bool)
             return np.array([self._is_categorical_dtype(dtype) for dtype in X.dtypes])
         spec = np.asarray(spec)
+        if spec.size == 0 and spec.ndim == 1:  # an empty list: no categorical column
+            return np.zeros(n_features, dtype=bool)
         if spec.dtype.kind == "b":
             if spec.shape != (n_features,):
                 raise ValueError(
@@ -281,13 +286,14 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
     def _numeric_column(self, X, j):
         values = self._column(X, j)
         kind = values.dtype.kind
-        if kind in "mM":
-            raise TypeError(
-                f"Column {self._column_name(j)} has a date/time dtype, which is not supported; "
-                "convert it to numbers (e.g. days since a date) first."
-            )
+        self._reject_time_dtype(values.dtype, j)
         if kind == "c":
             raise ValueError(f"Complex data not supported (column {self._column_name(j)}).")
+        if kind == "O":
+            # pd.NA / None (e.g. from a nullable boolean column) mark missing values too.
+            missing = is_missing(values)
+            if missing.any():
+                values = np.where(missing, np.nan, values)
         try:
             values = np.asarray(values, dtype=np.float64)
         except ValueError as exc:
@@ -414,6 +420,16 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             if not self._onehot[position]
         ]
         return np.hstack(blocks) if blocks else np.empty((X.shape[0], 0))
+
+    def _embedding_seen_codes(self):
+        """For each code column, a mask of the codes that occur in the fitted data."""
+        seen = []
+        for categories, onehot, has_missing in zip(self.categories_, self._onehot, self._has_missing):
+            if not onehot:
+                mask = np.ones(len(categories) + _N_SPECIAL, dtype=bool)
+                mask[_UNKNOWN], mask[_MISSING] = False, has_missing
+                seen.append(mask)
+        return seen
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns.

@@ -157,9 +157,11 @@ def test_early_stopping_attributes_and_best_weights(Estimator, clf_data, reg_dat
     assert 1 <= est.n_iter_ <= 60
     assert len(est.loss_curve_) == len(est.validation_loss_curve_) == est.n_iter_
     assert len(est.validation_scores_) == est.n_iter_
-    assert est.best_loss_ == min(est.validation_loss_curve_)
+    # best_loss_ is the loss of the restored epoch: an improvement counts from 1e-4 on.
+    best_epoch = est.validation_loss_curve_.index(est.best_loss_)
+    assert est.best_loss_ <= min(est.validation_loss_curve_) + 1e-4
     if est.n_iter_ < 60:  # stopped early: patience epochs after the best one
-        assert est.n_iter_ - 1 - int(np.argmin(est.validation_loss_curve_)) == 3
+        assert est.n_iter_ - 1 - best_epoch == 3
 
 
 def test_restored_weights_are_the_best_epoch(clf_data, tiny):
@@ -237,6 +239,16 @@ def test_diverging_training_raises_a_clear_error(reg_data, tiny):
     assert not hasattr(reg, "net_")
 
 
+def test_failed_refit_leaves_the_estimator_unfitted(reg_data, tiny):
+    X, y = reg_data
+    reg = DeepEnsembleRegressor(**{**tiny, "max_epochs": 3}).fit(X, y)
+    reg.set_params(lr=1e30, early_stopping=False)
+    with pytest.raises(TrainingDivergedError):
+        reg.fit(X, y)
+    with pytest.raises(NotFittedError):
+        reg.predict(X)
+
+
 def test_verbose_prints_epoch_table(clf_data, tiny, capsys):
     X, y = clf_data
     DeepEnsembleClassifier(**{**tiny, "max_epochs": 3, "verbose": 1}).fit(X, y)
@@ -252,7 +264,8 @@ def test_prediction_in_small_batches_matches(clf_data, tiny, monkeypatch):
     monkeypatch.setattr(DeepEnsembleClassifier, "_predict_batch_size", lambda self, sizes: 7)
     clf = DeepEnsembleClassifier(**tiny).fit(X, y)
     assert len(list(clf._raw_outputs(X))) == int(np.ceil(len(X) / 7))
-    np.testing.assert_allclose(clf.predict_proba(X), full, rtol=1e-6)
+    # float32 sums over different batch shapes differ in the last bits only
+    np.testing.assert_allclose(clf.predict_proba(X), full, rtol=1e-5, atol=1e-9)
 
 
 def test_fitted_model_is_on_the_cpu_and_device_recorded(clf_data, tiny):

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import sparse
@@ -69,7 +70,11 @@ def test_high_cardinality_columns_are_embedded(mixed, tiny):
     embedding = clf.net_.module_.embedding
     # zip (~200 categories + missing + unknown) gets an embedding; city, plan and
     # member (at most 64 categories) are one-hot encoded.
-    assert [e.num_embeddings for e in embedding.embeddings] == [X.zip.nunique() + 2]
+    # The categories are those of the internal training part (the preprocessing
+    # never sees the validation rows).
+    n_zip = len(clf.preprocessor_.categories_[3])
+    assert 100 < n_zip <= X.zip.nunique()
+    assert [e.num_embeddings for e in embedding.embeddings] == [n_zip + 2]
     assert clf.preprocessor_.n_numeric_out_ == len(clf.preprocessor_.get_feature_names_out()) - 1
 
 
@@ -82,6 +87,32 @@ def test_unseen_categories_and_new_holes_at_predict_time(mixed, tiny):
     X_new["zip"] = ["never-seen"] * 5
     proba = clf.predict_proba(X_new)
     assert proba.shape == (5, 2) and np.isfinite(proba).all()
+
+
+def test_codes_unseen_in_training_get_the_mean_embedding(mixed, tiny):
+    X, y, _ = mixed
+    clf = DeepEnsembleClassifier(**tiny).fit(X, y)
+    weight = clf.net_.module_.embedding.embeddings[0].weight.detach()
+    mean_seen = weight[2:].mean(dim=0)
+    # zip has no missing value: neither the "missing" (0) nor the "unknown" (1)
+    # row was trained; both sit at the mean of the trained rows.
+    torch.testing.assert_close(weight[0], mean_seen)
+    torch.testing.assert_close(weight[1], mean_seen)
+    assert not torch.allclose(weight[2], mean_seen)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_preprocessing_is_learned_on_the_training_part_only(Estimator, mixed, tiny):
+    X, y_class, y_reg = mixed
+    y = y_class if Estimator is DeepEnsembleClassifier else y_reg
+    held_out = Estimator(**tiny, validation_fraction=0.2).fit(X, y)
+    n_train = len(X) - int(np.ceil(0.2 * len(X)))
+    assert held_out.preprocessor_.scaler_.n_quantiles_ == n_train
+    everything = Estimator(**tiny, early_stopping=False).fit(X, y)
+    assert everything.preprocessor_.scaler_.n_quantiles_ == len(X)
+    if Estimator is DeepEnsembleRegressor:
+        assert held_out.target_scaler_.n_samples_seen_ == n_train
+        assert everything.target_scaler_.n_samples_seen_ == len(X)
 
 
 @pytest.mark.parametrize(
@@ -184,6 +215,26 @@ def test_class_weight(class_weight, tiny):
     rare = list(plain.classes_).index("rare")
     assert weighted.predict_proba(X)[:, rare].mean() > plain.predict_proba(X)[:, rare].mean() + 0.1
     assert (weighted.predict(X) == "rare").sum() > (plain.predict(X) == "rare").sum()
+
+
+def test_balanced_class_weight_counts_only_the_samples_trained_on(tiny):
+    rng = np.random.RandomState(0)
+    X = rng.randn(300, 3)
+    y = np.where(X[:, 0] > 0.8, "rare", "common")
+    weight = np.where((y == "common") & (rng.rand(300) < 0.5), 0.0, 1.0)
+    kept = weight > 0
+    weighted = DeepEnsembleClassifier(**tiny, class_weight="balanced").fit(X, y, sample_weight=weight)
+    dropped = DeepEnsembleClassifier(**tiny, class_weight="balanced").fit(X[kept], y[kept])
+    np.testing.assert_allclose(weighted.predict_proba(X), dropped.predict_proba(X))
+
+
+def test_scaling_all_weights_changes_nothing(mixed, tiny):
+    X, y, _ = mixed
+    weight = np.random.RandomState(0).uniform(0.5, 2.0, len(y))
+    a = DeepEnsembleClassifier(**tiny).fit(X, y, sample_weight=weight)
+    b = DeepEnsembleClassifier(**tiny).fit(X, y, sample_weight=100 * weight)
+    np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=1e-5, atol=1e-7)
+    assert a.best_loss_ == pytest.approx(b.best_loss_, rel=1e-5)
 
 
 def test_class_weight_with_unknown_label(tiny):

@@ -39,6 +39,21 @@ def test_ece_scorer_on_binary_probabilities():
     assert get_scorer("neg_expected_calibration_error")(clf, X, y) == pytest.approx(-expected)
 
 
+def test_ece_scorer_matches_columns_to_the_estimator_classes():
+    # A test part lacking a class: the probability columns still follow classes_.
+    X, y = make_classification(
+        n_samples=300, n_classes=3, n_informative=4, random_state=0
+    )
+    labels = np.array(["ant", "bee", "cat"])[y]
+    clf = LogisticRegression().fit(X, labels)
+    part = labels != "ant"
+    proba = clf.predict_proba(X[part])
+    expected = expected_calibration_error(labels[part], proba, labels=clf.classes_)
+    assert get_scorer("neg_expected_calibration_error")(clf, X[part], labels[part]) == (
+        pytest.approx(-expected)
+    )
+
+
 def test_grid_search_selects_on_gaussian_nll():
     X, y = make_regression(n_samples=120, n_features=4, noise=5.0, random_state=0)
     grid = GridSearchCV(
@@ -60,6 +75,16 @@ def test_scorer_needs_return_std():
     X, y = make_regression(n_samples=30, n_features=2, random_state=0)
     with pytest.raises(TypeError, match="does not accept return_std=True"):
         get_scorer("neg_gaussian_nll")(LinearRegression().fit(X, y), X, y)
+
+
+def test_scorer_does_not_mask_errors_inside_predict():
+    class Broken(LinearRegression):
+        def predict(self, X, return_std=False):
+            raise TypeError("a bug inside predict")
+
+    X, y = make_regression(n_samples=30, n_features=2, random_state=0)
+    with pytest.raises(TypeError, match="a bug inside predict"):
+        get_scorer("neg_gaussian_nll")(Broken().fit(X, y), X, y)
 
 
 def test_get_scorer_falls_back_to_scikit_learn():

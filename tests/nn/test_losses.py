@@ -20,8 +20,10 @@ def test_member_cross_entropy_is_mean_of_member_losses():
 
 
 def test_member_cross_entropy_weights_per_member():
+    # Weights normalised to mean 1 per member: the loss is each member's weighted mean.
     logits, target = torch.randn(6, 2, 3), torch.randint(0, 3, (6,))
-    weight = torch.rand(6, 2)
+    weight = torch.rand(6, 2) + 0.1
+    weight = weight / weight.mean(dim=0)
     expected = torch.stack(
         [
             (F.cross_entropy(logits[:, k], target, reduction="none") * weight[:, k]).sum()
@@ -32,12 +34,21 @@ def test_member_cross_entropy_weights_per_member():
     torch.testing.assert_close(member_cross_entropy(logits, target, weight), expected)
 
 
+def test_weighted_loss_is_not_renormalised_per_batch():
+    # The batch mean of weight * loss: a batch of small weights counts for little.
+    logits, target = torch.randn(4, 1, 3), torch.randint(0, 3, (4,))
+    losses = F.cross_entropy(logits[:, 0], target, reduction="none")
+    weight = torch.full((4, 1), 0.25)
+    torch.testing.assert_close(member_cross_entropy(logits, target, weight), 0.25 * losses.mean())
+
+
 def test_integer_weights_equal_repetition():
     logits, target = torch.randn(4, 2, 3), torch.randint(0, 3, (4,))
     weight = torch.tensor([[1.0], [2.0], [0.0], [1.0]])
     repeated = torch.tensor([0, 1, 1, 3])
+    # Weights of mean 1 over the data: the same loss as the repeated rows.
     torch.testing.assert_close(
-        member_cross_entropy(logits, target, weight),
+        member_cross_entropy(logits, target, weight / weight.mean()),
         member_cross_entropy(logits[repeated], target[repeated]),
     )
 

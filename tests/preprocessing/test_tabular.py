@@ -199,3 +199,26 @@ def test_input_is_not_mutated(frame):
     before = frame.copy(deep=True)
     TabularPreprocessor().fit(frame).transform(frame)
     pd.testing.assert_frame_equal(frame, before)
+
+
+def test_empty_categorical_features_means_none():
+    X = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["x", "y", "x"]})
+    with pytest.raises(ValueError, match="non-numeric"):
+        TabularPreprocessor(categorical_features=[]).fit(X)
+    out = TabularPreprocessor(categorical_features=[]).fit_transform(X[["a"]])
+    assert out.shape == (3, 1)
+
+
+def test_nullable_boolean_as_a_numeric_column():
+    X = pd.DataFrame({"flag": pd.array([True, None, False, True], dtype="boolean")})
+    pre = TabularPreprocessor(categorical_features=None, numeric_scaling="standard").fit(X)
+    out = pre.transform(X)
+    assert list(pre.get_feature_names_out()) == ["flag", "flag_missing"]
+    np.testing.assert_array_equal(out[:, 1], [0, 1, 0, 0])
+    assert np.isfinite(out).all() and out[0, 0] > out[2, 0]
+
+
+def test_pd_na_in_an_object_column_treated_as_numeric():
+    X = np.array([[1.0], [pd.NA], [3.0]], dtype=object)
+    out = TabularPreprocessor(numeric_scaling="standard").fit_transform(X)
+    np.testing.assert_array_equal(out[:, 1], [0, 1, 0])
