@@ -209,7 +209,11 @@ def peer_comparison(table):
 
 
 def grid_table(table):
-    """Each grid variant against the default: mean relative change of the proper score."""
+    """Each grid variant against the default of the same run: mean change of the proper score.
+
+    ``table`` comes from the grid's own results file, so the default and the
+    variants ran in one process under the same conditions (seeds, threads).
+    """
     variants = sorted({m for by_model in table.values() for m in by_model if m.startswith("skens[")})
     if not variants:
         return []
@@ -313,7 +317,7 @@ def plots(table, models, rows):
     return made
 
 
-def render(rows, meta):
+def render(rows, meta, grid_rows=(), grid_meta=None):
     table = aggregate(rows)
     models = [m for m in MAIN_ORDER if any(m in by for by in table.values())]
     failures = [r for r in rows if r.get("status") != "ok"]
@@ -356,10 +360,13 @@ def render(rows, meta):
         "dataset's best model to 0 and worst to 1.",
         "",
     ]
-    grid = grid_table(table)
+    grid = grid_table(aggregate(grid_rows)) if grid_rows else []
     if grid:
+        command = (grid_meta or {}).get("command", "?")
         lines += ["### The grid that sets the defaults", "",
-                  "Each variant changes one parameter of the default; Δ < 0 is better.", "",
+                  "Each variant changes one parameter of the default and is compared with the "
+                  "default fitted in the same run (seed 0); Δ < 0 is better. "
+                  f"Command: `{command}`.", "",
                   *grid, ""]
     lines += ["### Per dataset (mean over seeds; best in bold)", "", *dataset_tables(table, models)]
     if failures:
@@ -380,12 +387,22 @@ def main():
     parser.add_argument(
         "--results", nargs="+", default=[str(ROOT / "benchmarks" / "results" / "benchmark.jsonl")]
     )
+    parser.add_argument(
+        "--grid-results",
+        default=str(ROOT / "benchmarks" / "results" / "benchmark_grid.jsonl"),
+        help="results of run_benchmark.py --grid (skipped when the file is missing)",
+    )
     parser.add_argument("--doc", type=Path, default=ROOT / "doc" / "benchmarks.md")
     args = parser.parse_args()
     rows = load(args.results)
-    meta_path = Path(args.results[0]).with_suffix(".meta.json")
-    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-    text = render(rows, meta)
+
+    def read_meta(path):
+        meta_path = Path(path).with_suffix(".meta.json")
+        return json.loads(meta_path.read_text()) if meta_path.exists() else {}
+
+    grid_path = Path(args.grid_results)
+    grid_rows = load([grid_path]) if grid_path.exists() else []
+    text = render(rows, read_meta(args.results[0]), grid_rows, read_meta(grid_path))
     replace_section(args.doc, "suite", text)
     print(text)
 
