@@ -204,10 +204,22 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         width = max([*hidden_layer_sizes, len(getattr(self, "classes_", ())), 1])
         return int(np.clip(_PREDICT_BUDGET // (self.n_members * width), 256, 65536))
 
-    def _make_net(self, n_features, hidden_layer_sizes, batch_size, valid_dataset, seed):
+    def _seen_codes(self, X_train, train_weight):
+        """Per embedded column, which codes some member trains on (positive weight)."""
+        cardinalities = self.preprocessor_.embedding_cardinalities_
+        if not cardinalities:
+            return []
+        if train_weight is not None:  # bootstrap counts can leave rows out of every member
+            X_train = X_train[train_weight.sum(dim=1) > 0]
+        codes = X_train[:, X_train.shape[1] - len(cardinalities) :].long()
+        return [
+            (torch.bincount(codes[:, i], minlength=c) > 0).numpy()
+            for i, c in enumerate(cardinalities)
+        ]
+
+    def _make_net(self, n_features, hidden_layer_sizes, batch_size, valid_dataset, seed, seen):
         module, module_params = self._module_params(n_features, hidden_layer_sizes)
         callbacks = [("finite_loss", FiniteLossCheck())]
-        seen = self.preprocessor_._embedding_seen_codes()
         if valid_dataset is not None:
             callbacks += [
                 ("valid_score", ValidationScore(self._score_kind)),
@@ -247,6 +259,10 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
             verbose=self.verbose,
         )
 
+    def _reset(self):
+        """Forget a previous fit, so that a failed refit leaves an unfitted estimator."""
+        self.__dict__.pop("net_", None)
+
     def _prepare_target(self, y, train_idx, sample_weight):
         """Hook: learn a target transformation on the training part and apply it."""
         return y
@@ -260,8 +276,6 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         inputs actually trained on, their prepared targets and weights, and
         the indices of the internal training and validation parts.
         """
-        # A failed refit must leave an unfitted estimator, not the previous model.
-        self.__dict__.pop("net_", None)
         hidden_layer_sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
         self.device_ = resolve_device(self.device)
         rng = check_random_state(self.random_state)
@@ -276,7 +290,7 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
             categorical_features=self.categorical_features,
             numeric_scaling=self.numeric_scaling,
             random_state=preprocessing_seed,
-        ).fit(_safe_indexing(X, train_idx))
+        ).set_output(transform="default").fit(_safe_indexing(X, train_idx))
         y = self._prepare_target(y, train_idx, sample_weight)
         X_all = torch.as_tensor(self.preprocessor_.transform(X), dtype=torch.float32)
         y_all = torch.as_tensor(y)
@@ -287,6 +301,7 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         train_weight = self._member_weights(
             len(train_idx), None if sample_weight is None else sample_weight[train_idx], rng
         )
+        seen = self._seen_codes(X_all[train_idx], train_weight)
         train = ArrayDataset(
             on_device(X_all[train_idx]), on_device(y_all[train_idx]), on_device(train_weight)
         )
@@ -302,7 +317,9 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         batch_size = (
             min(_AUTO_BATCH_SIZE, len(train_idx)) if self.batch_size == "auto" else self.batch_size
         )
-        net = self._make_net(X_all.shape[1], hidden_layer_sizes, batch_size, valid, shuffle_seed)
+        net = self._make_net(
+            X_all.shape[1], hidden_layer_sizes, batch_size, valid, shuffle_seed, seen
+        )
 
         cuda_devices = [torch.device(self.device_).index or 0] if self.device_ != "cpu" else []
         with torch.random.fork_rng(devices=cuda_devices):

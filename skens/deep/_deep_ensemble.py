@@ -209,8 +209,9 @@ class DeepEnsembleClassifier(ClassifierMixin, _BaseDeepEnsemble):
 
     class_weight : dict, 'balanced' or None, default=None
         Weights of the classes in the loss, multiplied with ``sample_weight``.
-        ``'balanced'`` uses ``n_samples / (n_classes * np.bincount(y))``; a
-        dict maps labels to weights (missing labels weigh 1).
+        ``'balanced'`` uses ``n_samples / (n_classes * np.bincount(y))``,
+        counted over the samples of positive ``sample_weight``; a dict maps
+        labels to weights (missing labels weigh 1).
 
     Attributes
     ----------
@@ -337,6 +338,7 @@ class DeepEnsembleClassifier(ClassifierMixin, _BaseDeepEnsemble):
         self : DeepEnsembleClassifier
             The fitted estimator.
         """
+        self._reset()
         X = self._check_X(X, reset=True)
         y = _check_classification_target(self, y)
         check_consistent_length(X, y)
@@ -348,8 +350,10 @@ class DeepEnsembleClassifier(ClassifierMixin, _BaseDeepEnsemble):
                 f"but the data contains only one class: {self.classes_[0]!r}."
             )
         if self.class_weight is not None:
-            # Class frequencies are those of the samples trained on (positive weight).
-            kept = slice(None) if sample_weight is None else sample_weight > 0
+            kept = slice(None)
+            if isinstance(self.class_weight, str) and sample_weight is not None:
+                # 'balanced': class frequencies of the samples trained on (positive weight).
+                kept = sample_weight > 0
             class_weight = np.zeros(len(y))
             class_weight[kept] = compute_sample_weight(self.class_weight, y[kept])
             sample_weight = class_weight if sample_weight is None else sample_weight * class_weight
@@ -577,6 +581,7 @@ class DeepEnsembleRegressor(RegressorMixin, _BaseDeepEnsemble):
         self : DeepEnsembleRegressor
             The fitted estimator.
         """
+        self._reset()
         X = self._check_X(X, reset=True)
         y = _check_regression_target(self, y)
         check_consistent_length(X, y)

@@ -46,6 +46,9 @@ def member_cross_entropy(logits, target, weight=None):
     logits : tensor of shape (batch, n_members, n_classes)
     target : long tensor of shape (batch,)
     weight : tensor of shape (batch, n_members), optional
+        Loss weights, normalised to mean 1 over the data set by the caller;
+        the result is the batch mean of ``weight * loss`` (see the module
+        docstring).
     """
     n_members = logits.shape[1]
     losses = F.cross_entropy(
@@ -76,6 +79,9 @@ def member_gaussian_nll(mean, var, target, weight=None):
     mean, var : tensors of shape (batch, n_members, n_outputs)
     target : tensor of shape (batch, n_outputs)
     weight : tensor of shape (batch, n_members), optional
+        Loss weights, normalised to mean 1 over the data set by the caller;
+        the result is the batch mean of ``weight * loss`` (see the module
+        docstring).
     """
     losses = -_gaussian_log_pdf(mean, var, target) / mean.shape[-1]
     return _weighted_mean(losses, weight)

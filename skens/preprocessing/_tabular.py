@@ -421,16 +421,6 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         ]
         return np.hstack(blocks) if blocks else np.empty((X.shape[0], 0))
 
-    def _embedding_seen_codes(self):
-        """For each code column, a mask of the codes that occur in the fitted data."""
-        seen = []
-        for categories, onehot, has_missing in zip(self.categories_, self._onehot, self._has_missing):
-            if not onehot:
-                mask = np.ones(len(categories) + _N_SPECIAL, dtype=bool)
-                mask[_UNKNOWN], mask[_MISSING] = False, has_missing
-                seen.append(mask)
-        return seen
-
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns.
 

@@ -249,6 +249,33 @@ def test_failed_refit_leaves_the_estimator_unfitted(reg_data, tiny):
         reg.predict(X)
 
 
+def test_refit_rejected_for_bad_input_leaves_the_estimator_unfitted(clf_data, tiny):
+    X, y = clf_data
+    clf = DeepEnsembleClassifier(**{**tiny, "max_epochs": 3}).fit(X, y)
+    with pytest.raises(ValueError, match="only one class"):
+        clf.fit(X, np.zeros(len(y)))
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+
+
+def test_unseen_embeddings_are_filled_before_each_validation_pass():
+    from types import SimpleNamespace
+
+    from skens.deep._net import FillUnseenEmbeddings
+    from skens.nn import FeatureEmbedding
+
+    module = FeatureEmbedding(0, [4], embedding_dims=[3])
+    weight = module.embeddings[0].weight
+    callback = FillUnseenEmbeddings([np.array([False, False, True, True])])
+    net = SimpleNamespace(module_=module)
+    callback.on_epoch_begin(net)
+    callback.on_batch_begin(net, training=True)
+    assert not torch.allclose(weight[0], weight[2:].mean(0))  # not during training batches
+    callback.on_batch_begin(net, training=False)
+    torch.testing.assert_close(weight[0], weight[2:].mean(0))
+    torch.testing.assert_close(weight[1], weight[2:].mean(0))
+
+
 def test_verbose_prints_epoch_table(clf_data, tiny, capsys):
     X, y = clf_data
     DeepEnsembleClassifier(**{**tiny, "max_epochs": 3, "verbose": 1}).fit(X, y)

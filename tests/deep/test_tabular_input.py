@@ -101,6 +101,29 @@ def test_codes_unseen_in_training_get_the_mean_embedding(mixed, tiny):
     assert not torch.allclose(weight[2], mean_seen)
 
 
+def test_categories_left_out_by_every_bootstrap_draw_are_filled_too(tiny):
+    rng = np.random.RandomState(0)
+    n = 200
+    X = pd.DataFrame({"x": rng.randn(n), "id": [f"c{i}" for i in range(n)]})  # one row per id
+    y = (X.x > 0).astype(int)
+    clf = DeepEnsembleClassifier(
+        **{**tiny, "n_members": 1, "early_stopping": False, "max_epochs": 3}, bootstrap=True
+    ).fit(X, y)
+    weight = clf.net_.module_.embedding.embeddings[0].weight.detach()
+    filled = (weight == weight[1]).all(dim=1)
+    # missing + unknown + the ~37% of ids that no bootstrap draw picked
+    assert 40 < int(filled.sum()) < 120
+
+
+def test_fit_under_pandas_transform_output(mixed, tiny):
+    from sklearn import config_context
+
+    X, y, _ = mixed
+    with config_context(transform_output="pandas"):
+        clf = DeepEnsembleClassifier(**{**tiny, "max_epochs": 3}).fit(X, y)
+        assert clf.predict_proba(X).shape == (len(X), 2)
+
+
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_preprocessing_is_learned_on_the_training_part_only(Estimator, mixed, tiny):
     X, y_class, y_reg = mixed
@@ -226,6 +249,14 @@ def test_balanced_class_weight_counts_only_the_samples_trained_on(tiny):
     weighted = DeepEnsembleClassifier(**tiny, class_weight="balanced").fit(X, y, sample_weight=weight)
     dropped = DeepEnsembleClassifier(**tiny, class_weight="balanced").fit(X[kept], y[kept])
     np.testing.assert_allclose(weighted.predict_proba(X), dropped.predict_proba(X))
+
+
+def test_class_weight_dict_with_a_class_of_zero_weight(tiny):
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(90, 2), np.repeat([0, 1, 2], 30)
+    weight = np.where(y == 2, 0.0, 1.0)
+    clf = DeepEnsembleClassifier(**tiny, class_weight={0: 1.0, 2: 5.0})
+    assert clf.fit(X, y, sample_weight=weight).predict_proba(X).shape == (90, 3)
 
 
 def test_scaling_all_weights_changes_nothing(mixed, tiny):
