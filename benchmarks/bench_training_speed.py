@@ -196,6 +196,7 @@ def run(args):
             "ensemble_type": defaults.ensemble_type,
             "dropout": defaults.dropout,
             "numeric_embedding": defaults.numeric_embedding,
+            "is_default": not (args.hidden_layer_sizes or args.ensemble_type or args.numeric_embedding),
         },
         "seconds": best,
         "all_seconds": times,
@@ -241,8 +242,9 @@ def to_markdown(result):
             f"Machine: {result['machine']}.",
             "",
             f"Data: {result['data']}; {settings['epochs']} epochs, batch size "
-            f"{settings['batch_size']}, early stopping off, the default network "
-            f"(`hidden_layer_sizes={tuple(settings['hidden_layer_sizes'])}`, "
+            f"{settings['batch_size']}, early stopping off, "
+            + ("the default network " if settings.get("is_default") else "a non-default network ")
+            + f"(`hidden_layer_sizes={tuple(settings['hidden_layer_sizes'])}`, "
             f"`ensemble_type='{settings['ensemble_type']}'`, `dropout={settings['dropout']}`, "
             f"`numeric_embedding={settings.get('numeric_embedding')!r}`); "
             f"fastest of {settings['repeats']} interleaved repeats. Versions: "

@@ -365,4 +365,5 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
         tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True  # DataFrame category/string columns, see fit
         return tags
