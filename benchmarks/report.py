@@ -317,7 +317,28 @@ def plots(table, models, rows):
     return made
 
 
-def render(rows, meta, grid_rows=(), grid_meta=None):
+def timing_table(rows):
+    """Fit seconds of a run made alone on the machine, and each model's ratio to skens'."""
+    table = aggregate(rows)
+    models = [m for m in MAIN_ORDER if any(m in by for by in table.values())]
+    lines = ["| dataset | " + " | ".join(LABELS.get(m, m) for m in models) + " |",
+             "|---|" + "---|" * len(models)]
+    for dataset, by_model in sorted(table.items()):
+        base = by_model.get("skens", {}).get("fit_seconds")
+        cells = []
+        for m in models:
+            seconds = by_model.get(m, {}).get("fit_seconds")
+            if seconds is None:
+                cells.append("-")
+            elif base and m != "skens":
+                cells.append(f"{seconds:.1f} s ({seconds / base:.1f}×)")
+            else:
+                cells.append(f"{seconds:.1f} s")
+        lines.append(f"| {dataset} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def render(rows, meta, grid_rows=(), grid_meta=None, timing_rows=(), timing_meta=None):
     table = aggregate(rows)
     models = [m for m in MAIN_ORDER if any(m in by for by in table.values())]
     failures = [r for r in rows if r.get("status") != "ok"]
@@ -325,6 +346,7 @@ def render(rows, meta, grid_rows=(), grid_meta=None):
         f"Machine: {meta.get('machine', '?')}; Python {meta.get('python', '?')}. "
         f"Command: `{meta.get('command', '?')}`, then `python benchmarks/report.py`.",
         "",
+        *([meta["note"], ""] if meta.get("note") else []),
         "### Targets",
         "",
         *checks(table, models),
@@ -360,6 +382,12 @@ def render(rows, meta, grid_rows=(), grid_meta=None):
         "dataset's best model to 0 and worst to 1.",
         "",
     ]
+    if timing_rows:
+        command = (timing_meta or {}).get("command", "?")
+        lines += ["### Fit time, measured alone on the machine", "",
+                  "The same models and splits, run one at a time with nothing else on the two "
+                  f"cores (seed 0). Command: `{command}`.", "",
+                  *timing_table(timing_rows), ""]
     grid = grid_table(aggregate(grid_rows)) if grid_rows else []
     if grid:
         command = (grid_meta or {}).get("command", "?")
@@ -385,12 +413,22 @@ def render(rows, meta, grid_rows=(), grid_meta=None):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--results", nargs="+", default=[str(ROOT / "benchmarks" / "results" / "benchmark.jsonl")]
+        "--results",
+        nargs="+",
+        default=[
+            str(ROOT / "benchmarks" / "results" / "benchmark.jsonl"),
+            str(ROOT / "benchmarks" / "results" / "benchmark_skens.jsonl"),
+        ],
     )
     parser.add_argument(
         "--grid-results",
         default=str(ROOT / "benchmarks" / "results" / "benchmark_grid.jsonl"),
         help="results of run_benchmark.py --grid (skipped when the file is missing)",
+    )
+    parser.add_argument(
+        "--timing-results",
+        default=str(ROOT / "benchmarks" / "results" / "benchmark_timing.jsonl"),
+        help="a run made alone on the machine, for fit times (skipped when missing)",
     )
     parser.add_argument("--doc", type=Path, default=ROOT / "doc" / "benchmarks.md")
     args = parser.parse_args()
@@ -400,9 +438,13 @@ def main():
         meta_path = Path(path).with_suffix(".meta.json")
         return json.loads(meta_path.read_text()) if meta_path.exists() else {}
 
-    grid_path = Path(args.grid_results)
+    grid_path, timing_path = Path(args.grid_results), Path(args.timing_results)
     grid_rows = load([grid_path]) if grid_path.exists() else []
-    text = render(rows, read_meta(args.results[0]), grid_rows, read_meta(grid_path))
+    timing_rows = load([timing_path]) if timing_path.exists() else []
+    text = render(
+        rows, read_meta(args.results[0]), grid_rows, read_meta(grid_path),
+        timing_rows, read_meta(timing_path),
+    )
     replace_section(args.doc, "suite", text)
     print(text)
 
