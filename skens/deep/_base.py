@@ -301,9 +301,10 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         train_weight = self._member_weights(
             len(train_idx), None if sample_weight is None else sample_weight[train_idx], rng
         )
-        seen = self._seen_codes(X_all[train_idx], train_weight)
+        X_train = X_all[train_idx]
+        seen = self._seen_codes(X_train, train_weight)
         train = ArrayDataset(
-            on_device(X_all[train_idx]), on_device(y_all[train_idx]), on_device(train_weight)
+            on_device(X_train), on_device(y_all[train_idx]), on_device(train_weight)
         )
         valid = None
         if valid_idx is not None:
