@@ -33,7 +33,22 @@ def _accepts_return_std(method):
     )
 
 
-class PredictiveDistributionScorer:
+class _SignedScorer:
+    """A metric and its sign: losses are negated so that higher is better."""
+
+    def __init__(self, score_func, *, greater_is_better=False):
+        self.score_func = score_func
+        self.greater_is_better = greater_is_better
+
+    def _signed(self, score):
+        return score if self.greater_is_better else -score
+
+    def __repr__(self):
+        sign = "" if self.greater_is_better else "neg_"
+        return f"{type(self).__name__}({sign}{self.score_func.__name__})"
+
+
+class PredictiveDistributionScorer(_SignedScorer):
     """Score a regressor's predictive distribution ``N(mean, std**2)``.
 
     Calls ``estimator.predict(X, return_std=True)`` and applies a metric of
@@ -59,10 +74,6 @@ class PredictiveDistributionScorer:
     True
     """
 
-    def __init__(self, score_func, *, greater_is_better=False):
-        self.score_func = score_func
-        self.greater_is_better = greater_is_better
-
     def __call__(self, estimator, X, y_true, sample_weight=None):
         if not _accepts_return_std(estimator.predict):
             raise TypeError(
@@ -71,14 +82,10 @@ class PredictiveDistributionScorer:
             )
         mean, std = estimator.predict(X, return_std=True)
         score = self.score_func(y_true, mean, std, sample_weight=sample_weight)
-        return score if self.greater_is_better else -score
-
-    def __repr__(self):
-        sign = "" if self.greater_is_better else "neg_"
-        return f"PredictiveDistributionScorer({sign}{self.score_func.__name__})"
+        return self._signed(score)
 
 
-class ProbabilityScorer:
+class ProbabilityScorer(_SignedScorer):
     """Score a classifier's ``predict_proba`` with a metric that needs the labels.
 
     Passes ``labels=estimator.classes_`` to the metric, so that the columns of
@@ -102,20 +109,12 @@ class ProbabilityScorer:
     True
     """
 
-    def __init__(self, score_func, *, greater_is_better=False):
-        self.score_func = score_func
-        self.greater_is_better = greater_is_better
-
     def __call__(self, estimator, X, y_true, sample_weight=None):
         y_prob = estimator.predict_proba(X)
         score = self.score_func(
             y_true, y_prob, labels=estimator.classes_, sample_weight=sample_weight
         )
-        return score if self.greater_is_better else -score
-
-    def __repr__(self):
-        sign = "" if self.greater_is_better else "neg_"
-        return f"ProbabilityScorer({sign}{self.score_func.__name__})"
+        return self._signed(score)
 
 
 SCORERS = {
