@@ -217,7 +217,11 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
             for i, c in enumerate(cardinalities)
         ]
 
-    def _make_net(self, n_features, hidden_layer_sizes, batch_size, valid_dataset, seed, seen):
+    def _make_net(
+        self, n_features, hidden_layer_sizes, batch_size, valid_dataset, seeds, seen
+    ):
+        """The skorch net; ``seeds`` = (module seed, shuffling seed)."""
+        seed, shuffle_seed = seeds
         module, module_params = self._module_params(n_features, hidden_layer_sizes)
         callbacks = [("finite_loss", FiniteLossCheck())]
         if valid_dataset is not None:
@@ -250,13 +254,14 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
             dataset=ArrayDataset,
             iterator_train=BatchIterator,
             iterator_train__shuffle=True,
-            iterator_train__seed=seed,
+            iterator_train__seed=shuffle_seed,
             iterator_valid=BatchIterator,
             iterator_valid__batch_size=self._predict_batch_size(hidden_layer_sizes),
             train_split=None if valid_dataset is None else predefined_split(valid_dataset),
             callbacks=callbacks,
             device=self.device_,
             verbose=self.verbose,
+            seed=seed,
         )
 
     def _reset(self):
@@ -319,13 +324,11 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
             min(_AUTO_BATCH_SIZE, len(train_idx)) if self.batch_size == "auto" else self.batch_size
         )
         net = self._make_net(
-            X_all.shape[1], hidden_layer_sizes, batch_size, valid, shuffle_seed, seen
+            X_all.shape[1], hidden_layer_sizes, batch_size, valid, (torch_seed, shuffle_seed), seen
         )
-
-        cuda_devices = [torch.device(self.device_).index or 0] if self.device_ != "cpu" else []
-        with torch.random.fork_rng(devices=cuda_devices):
-            torch.manual_seed(torch_seed)
-            net.fit(train, y=None)
+        # Every random draw comes from generators this fit owns (the module's,
+        # the batch iterator's, ``rng``): nothing global is read or moved.
+        net.fit(train, y=None)
         self._record_history(net)
         net.trim_for_prediction()
         self.net_ = net

@@ -21,7 +21,29 @@ class EnsembleNet(NeuralNet):
 
     The criterion must be a :class:`skens.nn.EnsembleCriterion`. Batches come
     from :class:`skens.deep._data.BatchIterator` as ``(X, (y, weight))``.
+
+    Parameters
+    ----------
+    *args, **kwargs
+        Passed to :class:`skorch.NeuralNet`.
+    seed : int, default=None
+        Seeds a generator the module draws all its randomness from (initial
+        weights, dropout masks; see :class:`skens.nn.EnsembleMLP`), so that
+        a fit never reads or moves torch's global random state and
+        concurrent fits in threads are reproducible. ``None`` leaves the
+        module on torch's global generator.
     """
+
+    def __init__(self, *args, seed=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.seed = seed
+
+    def initialize_module(self):
+        kwargs = self.get_params_for("module")
+        if self.seed is not None:
+            kwargs["generator"] = torch.Generator().manual_seed(int(self.seed))
+        self.module_ = self.initialized_instance(self.module, kwargs)
+        return self
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         target, weight = y_true

@@ -6,7 +6,13 @@ can cost more than the matrix multiplications. Here each 64-bit random draw
 gives four 16-bit uniform integers, each compared with a threshold: the
 dropout probability is represented to 1/65536, and each element is still
 dropped independently. On CUDA, torch's fused dropout is already fast and is
-used as it is.
+used as it is, unless the masks must come from the module's own generator.
+
+With ``generator`` given, masks are drawn from generators the module owns
+(one per device, seeded from ``generator`` at construction), never from
+torch's global generator: two modules built from equally seeded generators
+drop the same elements, and concurrent fits in threads neither share nor
+move any global random state.
 """
 
 from torch import nn
@@ -26,6 +32,9 @@ class FastDropout(nn.Module):
     ----------
     p : float, default=0.5
         Probability of zeroing each element, in [0, 1).
+    generator : torch.Generator, default=None
+        Seeds the module's own mask generators (one seed is drawn from it at
+        construction); ``None`` draws masks from torch's global generator.
 
     Examples
     --------
@@ -39,19 +48,44 @@ class FastDropout(nn.Module):
     True
     """
 
-    def __init__(self, p=0.5):
+    def __init__(self, p=0.5, *, generator=None):
         super().__init__()
         if not 0.0 <= p < 1.0:
             raise ValueError(f"p must be in [0, 1), got {p!r}.")
         self.p = p
+        self.seed = None
+        if generator is not None:
+            self.seed = int(torch.randint(2**62, (1,), generator=generator))
+        self._generators = {}
+
+    def _generator(self, device):
+        """The module's own generator on ``device`` (None: torch's global one)."""
+        if self.seed is None:
+            return None
+        key = str(device)
+        if key not in self._generators:
+            self._generators[key] = torch.Generator(device=device).manual_seed(self.seed)
+        return self._generators[key]
+
+    def __getstate__(self):
+        # Generators live on a device and restart from the seed after loading.
+        state = self.__dict__.copy()
+        state["_generators"] = {}
+        return state
 
     def forward(self, x):
         if not self.training or self.p == 0:
             return x
+        generator = self._generator(x.device)
         if x.device.type != "cpu":
-            return F.dropout(x, self.p, training=True)
+            if generator is None:
+                return F.dropout(x, self.p, training=True)
+            keep = torch.rand(x.shape, device=x.device, generator=generator) >= self.p
+            return x * keep.to(x.dtype).mul_(1.0 / (1.0 - self.p))
         n = x.numel()
-        bits = torch.randint(-(2**63), 2**63 - 1, ((n + 3) // 4,), dtype=torch.int64)
+        bits = torch.randint(
+            -(2**63), 2**63 - 1, ((n + 3) // 4,), dtype=torch.int64, generator=generator
+        )
         bits = bits.view(torch.int16)[:n].view(x.shape)
         keep = (bits >= round(self.p * _INT16_RANGE) + _INT16_MIN).to(x.dtype)
         return x * keep.mul_(1.0 / (1.0 - self.p))

@@ -44,6 +44,15 @@ class PeriodicEmbedding(nn.Module):
     sigma : float, default=0.1
         Standard deviation of the initial frequencies (inputs are assumed
         scaled to about unit variance).
+    n_members : int, default=None
+        ``None``: one embedding, input ``(batch, n_features)``, output
+        ``(batch, out_features)``. An int: each of ``n_members`` ensemble
+        members owns its embedding (frequencies, weights and biases with a
+        leading member axis); input ``(batch, n_features)`` shared by all
+        members or ``(n_members, batch, n_features)``, output
+        ``(n_members, batch, out_features)``.
+    generator : torch.Generator, default=None
+        Source of the initial parameters; ``None`` uses torch's global generator.
 
     Attributes
     ----------
@@ -62,26 +71,51 @@ class PeriodicEmbedding(nn.Module):
     >>> emb = PeriodicEmbedding(3, n_frequencies=4, d_embedding=5)
     >>> emb(torch.randn(2, 3)).shape
     torch.Size([2, 15])
+    >>> PeriodicEmbedding(3, d_embedding=5, n_members=4)(torch.randn(2, 3)).shape
+    torch.Size([4, 2, 15])
     """
 
-    def __init__(self, n_features, *, n_frequencies=16, d_embedding=8, sigma=0.1):
+    def __init__(
+        self,
+        n_features,
+        *,
+        n_frequencies=16,
+        d_embedding=8,
+        sigma=0.1,
+        n_members=None,
+        generator=None,
+    ):
         super().__init__()
         if sigma <= 0:
             raise ValueError(f"sigma must be positive, got {sigma!r}.")
         self.n_features = int(n_features)
-        self.frequencies = nn.Parameter(torch.randn(n_features, n_frequencies) * sigma)
+        self.n_members = None if n_members is None else int(n_members)
+        lead = () if n_members is None else (self.n_members,)
+        self.frequencies = nn.Parameter(
+            torch.randn(*lead, n_features, n_frequencies, generator=generator) * sigma
+        )
         bound = 1 / math.sqrt(2 * n_frequencies)
         self.weight = nn.Parameter(
-            torch.empty(n_features, 2 * n_frequencies, d_embedding).uniform_(-bound, bound)
+            torch.empty(*lead, n_features, 2 * n_frequencies, d_embedding)
         )
-        self.bias = nn.Parameter(torch.empty(n_features, d_embedding).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.empty(*lead, n_features, d_embedding))
+        nn.init.uniform_(self.weight, -bound, bound, generator=generator)
+        nn.init.uniform_(self.bias, -bound, bound, generator=generator)
         self.out_features = self.n_features * d_embedding
 
     def forward(self, x):
-        angles = 2 * math.pi * x.unsqueeze(-1) * self.frequencies  # (batch, features, freq)
+        if self.n_members is None:
+            angles = 2 * math.pi * x.unsqueeze(-1) * self.frequencies  # (batch, features, freq)
+            periodic = torch.cat([torch.cos(angles), torch.sin(angles)], dim=-1)
+            out = torch.relu(torch.einsum("bfk,fkd->bfd", periodic, self.weight) + self.bias)
+            return out.flatten(1)
+        if x.dim() == 2:
+            x = x.unsqueeze(0)  # broadcast over members
+        # (members, batch, features, freq)
+        angles = 2 * math.pi * x.unsqueeze(-1) * self.frequencies.unsqueeze(1)
         periodic = torch.cat([torch.cos(angles), torch.sin(angles)], dim=-1)
-        out = torch.relu(torch.einsum("bfk,fkd->bfd", periodic, self.weight) + self.bias)
-        return out.flatten(1)
+        out = torch.einsum("mbfk,mfkd->mbfd", periodic, self.weight) + self.bias.unsqueeze(1)
+        return torch.relu(out).flatten(2)
 
 
 class FeatureEmbedding(nn.Module):
@@ -104,6 +138,14 @@ class FeatureEmbedding(nn.Module):
         Width of each embedding; defaults to :func:`embedding_dimension`.
     n_periodic : int, default=0
         Number of leading real-valued columns given a periodic embedding.
+    n_members : int, default=None
+        ``None``: the embeddings are shared by all ensemble members and the
+        output is ``(batch, out_features)``. An int: each member owns its
+        periodic and categorical embeddings, and the output is
+        ``(n_members, batch, out_features)`` (real-valued columns passed
+        through are the same for every member).
+    generator : torch.Generator, default=None
+        Source of the initial parameters; ``None`` uses torch's global generator.
 
     Attributes
     ----------
@@ -118,9 +160,20 @@ class FeatureEmbedding(nn.Module):
     >>> x = torch.tensor([[0.5, -1.0, 4.0, 0.0]])
     >>> emb(x).shape, emb.out_features
     (torch.Size([1, 8]), 8)
+    >>> FeatureEmbedding(2, [5, 3], embedding_dims=[4, 2], n_members=3)(x).shape
+    torch.Size([3, 1, 8])
     """
 
-    def __init__(self, n_numeric, cardinalities, embedding_dims=None, n_periodic=0):
+    def __init__(
+        self,
+        n_numeric,
+        cardinalities,
+        embedding_dims=None,
+        n_periodic=0,
+        *,
+        n_members=None,
+        generator=None,
+    ):
         super().__init__()
         cardinalities = [int(c) for c in cardinalities]
         if embedding_dims is None:
@@ -128,13 +181,23 @@ class FeatureEmbedding(nn.Module):
         if len(embedding_dims) != len(cardinalities):
             raise ValueError("embedding_dims must have one entry per cardinality.")
         self.n_numeric = int(n_numeric)
+        self.n_members = None if n_members is None else int(n_members)
+        self.embedding_dims = [int(d) for d in embedding_dims]
+        # N(0, 1) rows as nn.Embedding draws them, from ``generator``; with
+        # n_members, one row holds every member's vector side by side.
+        width = 1 if n_members is None else self.n_members
         self.embeddings = nn.ModuleList(
-            nn.Embedding(c, d) for c, d in zip(cardinalities, embedding_dims)
+            nn.Embedding(c, d * width, _weight=torch.randn(c, d * width, generator=generator))
+            for c, d in zip(cardinalities, embedding_dims)
         )
         if not 0 <= n_periodic <= self.n_numeric:
             raise ValueError(f"n_periodic must be in [0, {self.n_numeric}], got {n_periodic!r}.")
         self.n_periodic = int(n_periodic)
-        self.periodic = PeriodicEmbedding(n_periodic) if n_periodic else None
+        self.periodic = (
+            PeriodicEmbedding(n_periodic, n_members=n_members, generator=generator)
+            if n_periodic
+            else None
+        )
         periodic_width = self.periodic.out_features - n_periodic if n_periodic else 0
         self.out_features = self.n_numeric + periodic_width + sum(embedding_dims)
 
@@ -180,5 +243,13 @@ class FeatureEmbedding(nn.Module):
             parts.append(self.periodic(x[:, : self.n_periodic]))
         parts.append(x[:, self.n_periodic : self.n_numeric])
         codes = x[:, self.n_numeric :].long()
-        parts += [embedding(codes[:, i]) for i, embedding in enumerate(self.embeddings)]
-        return torch.cat(parts, dim=1)
+        vectors = [embedding(codes[:, i]) for i, embedding in enumerate(self.embeddings)]
+        if self.n_members is None:
+            return torch.cat(parts + vectors, dim=1)
+        # Member-first: (batch, members * d) -> (members, batch, d); shared columns broadcast.
+        k, batch = self.n_members, len(x)
+        parts[-1] = parts[-1].expand(k, *parts[-1].shape)
+        if self.periodic is None:
+            parts = parts[-1:]
+        vectors = [v.view(batch, k, -1).transpose(0, 1) for v in vectors]
+        return torch.cat(parts + vectors, dim=2)

@@ -14,10 +14,10 @@ from torch import nn
 __all__ = ["EnsembleLinear", "BatchEnsembleLinear"]
 
 
-def _init_rsqrt_uniform_(tensor, fan_in):
+def _init_rsqrt_uniform_(tensor, fan_in, generator=None):
     """Fill ``tensor`` from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), torch's Linear scale."""
     bound = 1.0 / math.sqrt(fan_in)
-    return nn.init.uniform_(tensor, -bound, bound)
+    return nn.init.uniform_(tensor, -bound, bound, generator=generator)
 
 
 def _check_positive(name, value):
@@ -38,6 +38,8 @@ class EnsembleLinear(nn.Module):
         Number of ensemble members, each with its own weight and bias.
     bias : bool, default=True
         Whether each member has an additive bias.
+    generator : torch.Generator, default=None
+        Source of the initial weights; ``None`` uses torch's global generator.
 
     Attributes
     ----------
@@ -61,7 +63,7 @@ class EnsembleLinear(nn.Module):
     torch.Size([5, 10, 3])
     """
 
-    def __init__(self, in_features, out_features, n_members, *, bias=True):
+    def __init__(self, in_features, out_features, n_members, *, bias=True, generator=None):
         super().__init__()
         for name, value in [
             ("in_features", in_features),
@@ -74,14 +76,20 @@ class EnsembleLinear(nn.Module):
         self.n_members = n_members
         self.weight = nn.Parameter(torch.empty(n_members, in_features, out_features))
         self.bias = nn.Parameter(torch.empty(n_members, 1, out_features)) if bias else None
-        self.reset_parameters()
+        self.reset_parameters(generator)
 
     @torch.no_grad()
-    def reset_parameters(self):
-        """Draw every member's weights and biases independently."""
-        _init_rsqrt_uniform_(self.weight, self.in_features)
+    def reset_parameters(self, generator=None):
+        """Draw every member's weights and biases independently.
+
+        Parameters
+        ----------
+        generator : torch.Generator, default=None
+            Source of the draws; ``None`` uses torch's global generator.
+        """
+        _init_rsqrt_uniform_(self.weight, self.in_features, generator)
         if self.bias is not None:
-            _init_rsqrt_uniform_(self.bias, self.in_features)
+            _init_rsqrt_uniform_(self.bias, self.in_features, generator)
 
     def forward(self, x):
         if x.dim() == 2:
@@ -120,6 +128,8 @@ class BatchEnsembleLinear(nn.Module):
         differ, and every other adapter with ones.
     bias : bool, default=True
         Whether each member has its own additive bias.
+    generator : torch.Generator, default=None
+        Source of the initial weights; ``None`` uses torch's global generator.
 
     Attributes
     ----------
@@ -140,7 +150,14 @@ class BatchEnsembleLinear(nn.Module):
     _scaling_inits = ("ones", "random-signs", "normal")
 
     def __init__(
-        self, in_features, out_features, n_members, *, scaling_init="ones", bias=True
+        self,
+        in_features,
+        out_features,
+        n_members,
+        *,
+        scaling_init="ones",
+        bias=True,
+        generator=None,
     ):
         super().__init__()
         for name, value in [
@@ -161,22 +178,29 @@ class BatchEnsembleLinear(nn.Module):
         self.r = nn.Parameter(torch.empty(n_members, 1, in_features))
         self.s = nn.Parameter(torch.empty(n_members, 1, out_features))
         self.bias = nn.Parameter(torch.empty(n_members, 1, out_features)) if bias else None
-        self.reset_parameters()
+        self.reset_parameters(generator)
 
     @torch.no_grad()
-    def reset_parameters(self):
-        """Initialise the shared weight, the adapters and the member biases."""
-        _init_rsqrt_uniform_(self.weight, self.in_features)
+    def reset_parameters(self, generator=None):
+        """Initialise the shared weight, the adapters and the member biases.
+
+        Parameters
+        ----------
+        generator : torch.Generator, default=None
+            Source of the draws; ``None`` uses torch's global generator.
+        """
+        _init_rsqrt_uniform_(self.weight, self.in_features, generator)
         if self.scaling_init == "random-signs":
-            self.r.copy_(torch.bernoulli(torch.full_like(self.r, 0.5)) * 2 - 1)
+            signs = torch.bernoulli(torch.full_like(self.r, 0.5), generator=generator)
+            self.r.copy_(signs * 2 - 1)
         elif self.scaling_init == "normal":
-            nn.init.normal_(self.r)
+            nn.init.normal_(self.r, generator=generator)
         else:
             nn.init.ones_(self.r)
         nn.init.ones_(self.s)
         if self.bias is not None:
             # Independent biases per member add diversity on top of ``r``.
-            _init_rsqrt_uniform_(self.bias, self.in_features)
+            _init_rsqrt_uniform_(self.bias, self.in_features, generator)
 
     def forward(self, x):
         # Fold the adapters into per-member weights, diag(r_k) W diag(s_k): one

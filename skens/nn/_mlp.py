@@ -47,11 +47,21 @@ class EnsembleMLP(nn.Module):
         is always independent per member.
     categorical_cardinalities : sequence of int, default=()
         When given, the last ``len(categorical_cardinalities)`` input columns
-        are integer codes, embedded by a :class:`FeatureEmbedding` shared by
-        all members before the first layer.
+        are integer codes, embedded by a :class:`FeatureEmbedding` before the
+        first layer.
     n_periodic : int, default=0
         Number of leading input columns (numeric features) given a
-        :class:`PeriodicEmbedding`, shared by all members.
+        :class:`PeriodicEmbedding`.
+    share_embeddings : bool, default=True
+        Whether the embeddings (periodic and categorical) are shared by all
+        members, or each member owns its own. Shared embeddings are one
+        learned feature extractor under every member and make the members
+        near-copies of one another; per-member embeddings keep them diverse
+        for a few percent more compute.
+    generator : torch.Generator, default=None
+        Source of every random draw of the module: initial parameters and
+        the seeds of its dropout masks. ``None`` uses torch's global
+        generator, as torch's own layers do.
 
     Notes
     -----
@@ -78,6 +88,8 @@ class EnsembleMLP(nn.Module):
         ensemble_type="independent",
         categorical_cardinalities=(),
         n_periodic=0,
+        share_embeddings=True,
+        generator=None,
     ):
         super().__init__()
         if activation not in ACTIVATIONS:
@@ -96,7 +108,11 @@ class EnsembleMLP(nn.Module):
         if len(categorical_cardinalities) or n_periodic:
             n_numeric = in_features - len(categorical_cardinalities)
             self.embedding = FeatureEmbedding(
-                n_numeric, categorical_cardinalities, n_periodic=n_periodic
+                n_numeric,
+                categorical_cardinalities,
+                n_periodic=n_periodic,
+                n_members=None if share_embeddings else n_members,
+                generator=generator,
             )
             in_features = self.embedding.out_features
         layers = []
@@ -104,14 +120,18 @@ class EnsembleMLP(nn.Module):
         for i, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             if ensemble_type == "batchensemble":
                 init = "random-signs" if i == 0 else "ones"
-                layers.append(BatchEnsembleLinear(d_in, d_out, n_members, scaling_init=init))
+                layers.append(
+                    BatchEnsembleLinear(
+                        d_in, d_out, n_members, scaling_init=init, generator=generator
+                    )
+                )
             else:
-                layers.append(EnsembleLinear(d_in, d_out, n_members))
+                layers.append(EnsembleLinear(d_in, d_out, n_members, generator=generator))
             layers.append(ACTIVATIONS[activation]())
             if dropout > 0:
-                layers.append(FastDropout(dropout))
+                layers.append(FastDropout(dropout, generator=generator))
         self.hidden = nn.Sequential(*layers)
-        self.output = EnsembleLinear(sizes[-1], out_features, n_members)
+        self.output = EnsembleLinear(sizes[-1], out_features, n_members, generator=generator)
 
     def forward(self, x):
         if self.embedding is not None:
@@ -135,7 +155,7 @@ class GaussianEnsembleMLP(nn.Module):
         Variance floor of the :class:`GaussianHead`.
     **mlp_params
         Passed to :class:`EnsembleMLP` (``hidden_layer_sizes``, ``activation``,
-        ``dropout``, ``ensemble_type``).
+        ``dropout``, ``ensemble_type``, ``generator``...).
 
     Notes
     -----
