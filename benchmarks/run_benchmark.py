@@ -134,6 +134,29 @@ def regression_metrics(model, X_test, y_test, with_std):
     return result
 
 
+def member_metrics(model, X_test, y_test):
+    """Scores of each member alone, for models that expose their members (skens).
+
+    ``member_log_loss`` / ``member_nll``: the members' scores, and their mean
+    under ``mean_member_*``; the ensemble's gain over its mean member is
+    ``(mean_member - ensemble) / mean_member``.
+    """
+    from sklearn.metrics import log_loss
+
+    from skens.metrics import gaussian_nll_loss
+
+    if hasattr(model, "predict_proba_members"):
+        members = model.predict_proba_members(X_test)
+        losses = [log_loss(y_test, p, labels=model.classes_) for p in members]
+        return {"member_log_loss": losses, "mean_member_log_loss": float(np.mean(losses))}
+    if hasattr(model, "predict_members"):
+        means, stds = model.predict_members(X_test, return_std=True)
+        y_test = np.asarray(y_test, dtype=np.float64)
+        losses = [gaussian_nll_loss(y_test, m, s) for m, s in zip(means, stds)]
+        return {"member_nll": losses, "mean_member_nll": float(np.mean(losses))}
+    return {}
+
+
 # ------------------------------------------------------------------- worker
 def run_one(dataset, model_name, seed, max_train_rows, max_test_rows):
     """Fit and score one model on one split; return a result dict."""
@@ -162,6 +185,7 @@ def run_one(dataset, model_name, seed, max_train_rows, max_test_rows):
     extra = {}
     if hasattr(model, "n_iter_"):
         extra["n_iter"] = int(model.n_iter_)
+    extra.update(member_metrics(model, X_test, y[test]))
     return {
         "dataset": dataset,
         "task": task,

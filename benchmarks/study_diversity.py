@@ -23,7 +23,8 @@ the mean over seeds per dataset and configuration.
 
 A configuration may hold ``"_module": {...}``: keyword defaults of
 :class:`skens.nn.EnsembleMLP` changed for that run (study-only knobs, e.g.
-``{"share_embeddings": true}``).
+``{"share_embeddings": true}``), and ``"_estimator": {...}``: private class
+attributes of the deep estimators (e.g. ``{"_member_batches": true}``).
 
 Dataset names are those of ``benchmarks/datasets.py`` (the saved splits of
 the benchmark) or of ``benchmarks/external_datasets.py`` (a seeded 75/25
@@ -115,11 +116,29 @@ def module_defaults(overrides):
         defaults.update(saved)
 
 
+@contextlib.contextmanager
+def estimator_attributes(overrides):
+    """Temporarily set private class attributes of the deep estimators (study-only knobs)."""
+    from skens.deep._base import _BaseDeepEnsemble
+
+    saved = {key: getattr(_BaseDeepEnsemble, key) for key in overrides}
+    for key, value in overrides.items():
+        setattr(_BaseDeepEnsemble, key, value)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            setattr(_BaseDeepEnsemble, key, value)
+
+
 def run(name, label, params, seed, max_train_rows, single):
-    """Fit one configuration (and its single twin); ``params["_module"]`` sets module knobs."""
+    """Fit one configuration (and its single twin), with its study-only knobs set."""
     params = dict(params)
-    with module_defaults(params.pop("_module", {})):
-        return _run(name, label, params, seed, max_train_rows, single)
+    knobs = dict(module=params.pop("_module", {}), estimator=params.pop("_estimator", {}))
+    with module_defaults(knobs["module"]), estimator_attributes(knobs["estimator"]):
+        record = _run(name, label, params, seed, max_train_rows, single)
+    record["knobs"] = knobs
+    return record
 
 
 def _run(name, label, params, seed, max_train_rows, single):

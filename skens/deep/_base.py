@@ -24,7 +24,14 @@ from ._net import EnsembleNet, FiniteLossCheck, FillUnseenEmbeddings, Validation
 # (rows, n_members, width) in float32, stays near this many elements (8 MB),
 # small enough to stay in cache on a CPU.
 _PREDICT_BUDGET = 2**21
-_AUTO_BATCH_SIZE = 256
+# batch_size='auto': about n_train / 8 rounded to a power of two, within
+# [16, 256], so that even a small table gets several optimizer steps per epoch
+# (benchmarks/study_small_data.py).
+_AUTO_BATCH_RANGE = (16, 256)
+_AUTO_STEPS_PER_EPOCH = 8
+# Early stopping waits at least this many optimizer steps without improvement
+# (and at least ``patience`` epochs), whatever the table and batch size.
+_MIN_PATIENCE_STEPS = 100
 # Parameters that are adapters or biases: no weight decay on them.
 _NO_DECAY = ("*bias", "*.r", "*.s")
 
@@ -39,6 +46,19 @@ def _check_hidden_layer_sizes(hidden_layer_sizes):
             f"{hidden_layer_sizes!r}."
         )
     return tuple(int(s) for s in sizes)
+
+
+def _auto_batch_size(n_train):
+    """Mini-batch size of ``batch_size='auto'`` for ``n_train`` training rows."""
+    low, high = _AUTO_BATCH_RANGE
+    target = max(n_train / _AUTO_STEPS_PER_EPOCH, 1.0)
+    return int(min(np.clip(2 ** round(np.log2(target)), low, high), n_train))
+
+
+def _effective_patience(patience, n_train, batch_size):
+    """``patience`` epochs, raised so that they span at least ``_MIN_PATIENCE_STEPS`` steps."""
+    steps_per_epoch = int(np.ceil(n_train / batch_size))
+    return max(int(patience), int(np.ceil(_MIN_PATIENCE_STEPS / steps_per_epoch)))
 
 
 def _concat(batches, axis=0):
@@ -133,6 +153,8 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
     _score_kind = None
     # Whether the internal validation split is stratified on y.
     _stratify = False
+    # Whether each member trains on its own mini-batches (own shuffling order).
+    _member_batches = False
 
     def _mlp_params(self, n_features, hidden_layer_sizes):
         """Module parameters shared by the classifier and the regressor."""
@@ -218,9 +240,10 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         ]
 
     def _make_net(
-        self, n_features, hidden_layer_sizes, batch_size, valid_dataset, seeds, seen
+        self, n_features, hidden_layer_sizes, schedule, valid_dataset, seeds, seen
     ):
-        """The skorch net; ``seeds`` = (module seed, shuffling seed)."""
+        """The skorch net; ``schedule`` = (batch size, patience), ``seeds`` = (module, shuffling)."""
+        batch_size, patience = schedule
         seed, shuffle_seed = seeds
         module, module_params = self._module_params(n_features, hidden_layer_sizes)
         callbacks = [("finite_loss", FiniteLossCheck())]
@@ -231,7 +254,7 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
                     "early_stopping",
                     EarlyStopping(
                         monitor="valid_loss",
-                        patience=self.patience,
+                        patience=patience,
                         threshold=1e-4,
                         threshold_mode="abs",
                         load_best=True,
@@ -255,6 +278,7 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
             iterator_train=BatchIterator,
             iterator_train__shuffle=True,
             iterator_train__seed=shuffle_seed,
+            iterator_train__n_members=self.n_members if self._member_batches else None,
             iterator_valid=BatchIterator,
             iterator_valid__batch_size=self._predict_batch_size(hidden_layer_sizes),
             train_split=None if valid_dataset is None else predefined_split(valid_dataset),
@@ -320,11 +344,11 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
             valid = ArrayDataset(
                 on_device(X_all[valid_idx]), on_device(y_all[valid_idx]), on_device(valid_weight)
             )
-        batch_size = (
-            min(_AUTO_BATCH_SIZE, len(train_idx)) if self.batch_size == "auto" else self.batch_size
-        )
+        n_train = len(train_idx)
+        batch_size = _auto_batch_size(n_train) if self.batch_size == "auto" else self.batch_size
+        schedule = (batch_size, _effective_patience(self.patience, n_train, batch_size))
         net = self._make_net(
-            X_all.shape[1], hidden_layer_sizes, batch_size, valid, (torch_seed, shuffle_seed), seen
+            X_all.shape[1], hidden_layer_sizes, schedule, valid, (torch_seed, shuffle_seed), seen
         )
         # Every random draw comes from generators this fit owns (the module's,
         # the batch iterator's, ``rng``): nothing global is read or moved.

@@ -50,7 +50,16 @@ class ArrayDataset(Dataset):
         return len(self.X)
 
     def batch(self, index):
-        """Return the batch at ``index`` (a slice or a tensor of positions)."""
+        """Return the batch at ``index`` (a slice or a tensor of positions).
+
+        A 2-D ``index`` of shape ``(n_members, batch)`` gives each member its
+        own rows: ``X`` comes member-first, ``(n_members, batch, n_features)``,
+        the targets and weights batch-first with a member axis,
+        ``(batch, n_members, ...)``, as the member losses of :mod:`skens.nn`
+        take them.
+        """
+        if isinstance(index, torch.Tensor) and index.dim() == 2:
+            return self._member_batch(index)
         if self.transform is None:
             X = self.X[index]
         else:
@@ -60,6 +69,19 @@ class ArrayDataset(Dataset):
             return X, None
         weight = None if self.weight is None else self.weight[index]
         return X, (self.y[index], weight)
+
+    def _member_batch(self, index):
+        X = self.X[index]
+        y = self.y[index].transpose(0, 1)
+        weight = None
+        if self.weight is not None:
+            if self.weight.dim() == 2 and self.weight.shape[1] > 1:  # per-member weights
+                member = torch.arange(len(index), device=index.device).unsqueeze(1)
+                weight = self.weight[index, member]
+            else:
+                weight = self.weight[index].reshape(index.shape)
+            weight = weight.transpose(0, 1)
+        return X, (y, weight)
 
     def __getitem__(self, i):
         # One sample, for tools that expect a map-style Dataset; BatchIterator uses batch().
@@ -85,12 +107,18 @@ class BatchIterator:
     seed : int, default=None
         Seeds the permutation generator, so shuffling is reproducible without
         touching torch's global random state.
+    n_members : int, default=None
+        With ``shuffle``, give each of ``n_members`` ensemble members its own
+        permutation of the rows, so that members see different mini-batches
+        (see :meth:`ArrayDataset.batch`). ``None``: one permutation, every
+        member sees the same batches.
     """
 
-    def __init__(self, dataset, batch_size, *, shuffle=False, seed=None):
+    def __init__(self, dataset, batch_size, *, shuffle=False, seed=None, n_members=None):
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
+        self.n_members = n_members
         self.generator = torch.Generator()
         if seed is not None:
             self.generator.manual_seed(int(seed))
@@ -106,8 +134,15 @@ class BatchIterator:
             for start in range(0, n_samples, self.batch_size):
                 yield self.dataset.batch(slice(start, start + self.batch_size))
             return
-        order = torch.randperm(n_samples, generator=self.generator)
         X = self.dataset.X
+        if self.n_members is not None:
+            # One permutation per member: argsort of independent uniforms.
+            keys = torch.rand(self.n_members, n_samples, generator=self.generator)
+            order = keys.argsort(dim=1).to(X.device)
+            for start in range(0, n_samples, self.batch_size):
+                yield self.dataset.batch(order[:, start : start + self.batch_size])
+            return
+        order = torch.randperm(n_samples, generator=self.generator)
         order = order.to(X.device) if isinstance(X, torch.Tensor) else order.numpy()
         for start in range(0, n_samples, self.batch_size):
             yield self.dataset.batch(order[start : start + self.batch_size])

@@ -46,8 +46,10 @@ _COMMON_PARAMETERS = """
         biases or BatchEnsemble adapters).
 
     batch_size : int or 'auto', default='auto'
-        Mini-batch size; ``'auto'`` is ``min(256, n_samples)``. All members see
-        the same mini-batches.
+        Mini-batch size. ``'auto'``: about an eighth of the training rows,
+        rounded to a power of two between 16 and 256 (256 from about 1,450
+        training rows on), so that a small table still gets several
+        optimizer steps per epoch.
 
     max_epochs : int, default=200
         Maximum number of passes over the training data.
@@ -61,7 +63,10 @@ _COMMON_PARAMETERS = """
         Share of the training data held out when ``early_stopping=True``.
 
     patience : int, default=10
-        Epochs without improvement before early stopping.
+        Epochs without improvement before early stopping. Training never
+        stops before 100 optimizer steps without improvement either: with
+        few steps per epoch (a small table or a large batch), patience is
+        raised to ``ceil(100 / steps_per_epoch)`` epochs.
 
     bootstrap : bool, default=False
         Train each member on its own bootstrap resample of the training data

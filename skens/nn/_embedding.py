@@ -238,18 +238,31 @@ class FeatureEmbedding(nn.Module):
                 embedding.weight[~mask] = embedding.weight[mask].mean(dim=0)
 
     def forward(self, x):
+        if x.dim() == 3 and self.n_members is None:
+            # Member-specific rows through shared embeddings: embed them all at once.
+            k, batch = x.shape[:2]
+            return self.forward(x.reshape(k * batch, -1)).view(k, batch, -1)
         parts = []
         if self.periodic is not None:
-            parts.append(self.periodic(x[:, : self.n_periodic]))
-        parts.append(x[:, self.n_periodic : self.n_numeric])
-        codes = x[:, self.n_numeric :].long()
-        vectors = [embedding(codes[:, i]) for i, embedding in enumerate(self.embeddings)]
+            parts.append(self.periodic(x[..., : self.n_periodic]))
+        parts.append(x[..., self.n_periodic : self.n_numeric])
+        codes = x[..., self.n_numeric :].long()
         if self.n_members is None:
+            vectors = [embedding(codes[:, i]) for i, embedding in enumerate(self.embeddings)]
             return torch.cat(parts + vectors, dim=1)
-        # Member-first: (batch, members * d) -> (members, batch, d); shared columns broadcast.
-        k, batch = self.n_members, len(x)
-        parts[-1] = parts[-1].expand(k, *parts[-1].shape)
-        if self.periodic is None:
-            parts = parts[-1:]
-        vectors = [v.view(batch, k, -1).transpose(0, 1) for v in vectors]
+        k = self.n_members
+        if x.dim() == 2:
+            # Shared rows: (batch, members * d) -> (members, batch, d).
+            vectors = [
+                embedding(codes[:, i]).view(len(x), k, -1).transpose(0, 1)
+                for i, embedding in enumerate(self.embeddings)
+            ]
+            parts[-1] = parts[-1].expand(k, *parts[-1].shape)
+        else:
+            # Member-specific rows: member m reads its own vector of its own rows' codes.
+            member = torch.arange(k, device=x.device).unsqueeze(1)
+            vectors = [
+                embedding.weight.view(embedding.num_embeddings, k, -1)[codes[..., i], member]
+                for i, embedding in enumerate(self.embeddings)
+            ]
         return torch.cat(parts + vectors, dim=2)

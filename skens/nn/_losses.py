@@ -4,6 +4,11 @@ Training minimises the *mean of the members' losses*, so that each member is
 fitted as if alone; validation scores the *ensemble's* prediction (the mixture
 of the members), which is what users get from ``predict``.
 
+The member losses also take member-specific targets, when each member trains
+on its own mini-batch (rows drawn in its own order): ``target`` then has a
+member axis after the batch axis, ``(batch, n_members)`` for class indices
+and ``(batch, n_members, n_outputs)`` for regression.
+
 ``weight`` arguments are optional non-negative sample weights: shape
 ``(batch, n_members)`` for the member losses (bootstrap counts times sample
 weights) and ``(batch,)`` for the ensemble losses. A weighted loss is the
@@ -44,16 +49,17 @@ def member_cross_entropy(logits, target, weight=None):
     Parameters
     ----------
     logits : tensor of shape (batch, n_members, n_classes)
-    target : long tensor of shape (batch,)
+    target : long tensor of shape (batch,) or (batch, n_members)
+        Class indices, shared by the members or one per member.
     weight : tensor of shape (batch, n_members), optional
         Loss weights, normalised to mean 1 over the data set by the caller;
         the result is the batch mean of ``weight * loss`` (see the module
         docstring).
     """
     n_members = logits.shape[1]
-    losses = F.cross_entropy(
-        logits.transpose(1, 2), target.unsqueeze(1).expand(-1, n_members), reduction="none"
-    )
+    if target.dim() == 1:
+        target = target.unsqueeze(1).expand(-1, n_members)
+    losses = F.cross_entropy(logits.transpose(1, 2), target, reduction="none")
     return _weighted_mean(losses, weight)
 
 
@@ -64,9 +70,14 @@ def ensemble_log_loss(logits, target, weight=None):
     return _weighted_mean(losses, weight)
 
 
+def _member_target(target, mean):
+    """``target`` with a member axis: (batch, 1 or n_members, n_outputs)."""
+    return target if target.dim() == mean.dim() else target.unsqueeze(1)
+
+
 def _gaussian_log_pdf(mean, var, target):
     """Log density summed over outputs: (batch, n_members, n_outputs) -> (batch, n_members)."""
-    target = target.unsqueeze(1)
+    target = _member_target(target, mean)
     log_pdf = -0.5 * (torch.log(var) + (target - mean) ** 2 / var) - _HALF_LOG_2PI
     return log_pdf.sum(dim=-1)
 
@@ -77,7 +88,7 @@ def member_gaussian_nll(mean, var, target, weight=None):
     Parameters
     ----------
     mean, var : tensors of shape (batch, n_members, n_outputs)
-    target : tensor of shape (batch, n_outputs)
+    target : tensor of shape (batch, n_outputs) or (batch, n_members, n_outputs)
     weight : tensor of shape (batch, n_members), optional
         Loss weights, normalised to mean 1 over the data set by the caller;
         the result is the batch mean of ``weight * loss`` (see the module
@@ -96,7 +107,7 @@ def mixture_gaussian_nll(mean, var, target, weight=None):
 
 def member_squared_error(mean, target, weight=None):
     """Mean over members of each member's mean squared error."""
-    losses = ((mean - target.unsqueeze(1)) ** 2).mean(dim=-1)
+    losses = ((mean - _member_target(target, mean)) ** 2).mean(dim=-1)
     return _weighted_mean(losses, weight)
 
 

@@ -1,0 +1,47 @@
+"""Mini-batching of the deep estimators: shared and member-specific batches."""
+
+import torch
+
+from skens.deep._data import ArrayDataset, BatchIterator
+
+
+def _dataset(weight=None, n=10):
+    X = torch.arange(n, dtype=torch.float32).unsqueeze(1).repeat(1, 2)
+    y = torch.arange(n) * 10
+    return ArrayDataset(X, y, weight)
+
+
+def test_member_batches_give_each_member_a_permutation_of_all_rows():
+    dataset = _dataset()
+    batches = list(BatchIterator(dataset, 4, shuffle=True, seed=0, n_members=3))
+    assert [b[0].shape for b in batches] == [(3, 4, 2), (3, 4, 2), (3, 2, 2)]
+    rows = torch.cat([X[..., 0] for X, _ in batches], dim=1)  # (members, n)
+    for member in rows:
+        assert sorted(member.long().tolist()) == list(range(10))
+    assert not torch.equal(rows[0], rows[1])  # members see different orders
+    for X, (y, weight) in batches:
+        assert weight is None
+        assert y.shape == (X.shape[1], 3)  # batch-first with a member axis
+        torch.testing.assert_close(y.T, X[..., 0].long() * 10)
+
+
+def test_member_batches_pick_each_members_own_weight():
+    weight = torch.arange(30, dtype=torch.float32).view(10, 3)  # (rows, members)
+    dataset = _dataset(weight)
+    for X, (_, w) in BatchIterator(dataset, 4, shuffle=True, seed=1, n_members=3):
+        rows = X[..., 0].long()  # (members, batch)
+        expected = torch.stack([weight[rows[m], m] for m in range(3)], dim=1)
+        torch.testing.assert_close(w, expected)
+    shared = torch.arange(10, dtype=torch.float32).view(10, 1)
+    for X, (_, w) in BatchIterator(_dataset(shared), 4, shuffle=True, seed=1, n_members=3):
+        torch.testing.assert_close(w, X[..., 0].T)
+
+
+def test_shuffling_is_reproducible_from_its_seed():
+    def rows(seed, n_members):
+        iterator = BatchIterator(_dataset(), 3, shuffle=True, seed=seed, n_members=n_members)
+        return torch.cat([X[..., 0].reshape(-1) for X, _ in iterator])
+
+    for n_members in (None, 2):
+        assert torch.equal(rows(0, n_members), rows(0, n_members))
+        assert not torch.equal(rows(0, n_members), rows(1, n_members))
