@@ -1,5 +1,6 @@
 """scikit-learn's common estimator checks on every public skens estimator."""
 
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skens.utils.discovery import all_estimators
@@ -25,12 +26,24 @@ EXPECTED_FAILED_CHECKS = {
 }
 
 
+# The default network too (256x256, periodic embeddings, batch_size='auto', ...):
+# only the number of members and of epochs lowered, to keep the suite fast.
+_DEFAULT_NETWORK_PARAMS = dict(n_members=2, max_epochs=30, random_state=0)
+
+
 def _tested_estimators():
     for _, Estimator in all_estimators():
-        params = {k: v for k, v in _FAST_PARAMS.items() if k in Estimator().get_params()}
-        yield Estimator(**params)
+        for settings in (_FAST_PARAMS, _DEFAULT_NETWORK_PARAMS):
+            params = {k: v for k, v in settings.items() if k in Estimator().get_params()}
+            yield Estimator(**params)
 
 
+# scikit-learn's checks fit on a handful of rows, where a stratified validation
+# split is impossible; the estimator warns and splits at random, as documented
+# (tested in tests/deep/test_deep_ensemble.py). That warning is expected here.
+@pytest.mark.filterwarnings(
+    "ignore:.*too few samples for a stratified validation split:UserWarning"
+)
 @parametrize_with_checks(
     list(_tested_estimators()),
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(type(est).__name__, {}),

@@ -153,8 +153,10 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
     _score_kind = None
     # Whether the internal validation split is stratified on y.
     _stratify = False
-    # Whether each member trains on its own mini-batches (own shuffling order).
-    _member_batches = False
+    # Whether each member trains on its own mini-batches (own shuffling order):
+    # with per-member embeddings, the cheapest source of member diversity
+    # (benchmarks/study_diversity.py, doc/benchmarks.md).
+    _member_batches = True
 
     def _mlp_params(self, n_features, hidden_layer_sizes):
         """Module parameters shared by the classifier and the regressor."""

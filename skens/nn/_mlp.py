@@ -52,7 +52,7 @@ class EnsembleMLP(nn.Module):
     n_periodic : int, default=0
         Number of leading input columns (numeric features) given a
         :class:`PeriodicEmbedding`.
-    share_embeddings : bool, default=True
+    share_embeddings : bool, default=False
         Whether the embeddings (periodic and categorical) are shared by all
         members, or each member owns its own. Shared embeddings are one
         learned feature extractor under every member and make the members
@@ -88,7 +88,7 @@ class EnsembleMLP(nn.Module):
         ensemble_type="independent",
         categorical_cardinalities=(),
         n_periodic=0,
-        share_embeddings=True,
+        share_embeddings=False,
         generator=None,
     ):
         super().__init__()
