@@ -377,10 +377,23 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
 
     # --------------------------------------------------------------- inference
     def _raw_outputs(self, X, *, encoded=False):
-        """Module outputs for checked rows (or ``encoded`` ones), batch by batch, on the CPU."""
+        """Module outputs for checked rows (or ``encoded`` ones), batch by batch, on the CPU.
+
+        No batch holds a single row: a one-row matrix product takes another
+        kernel path (and rounding) than a larger one, and a row's prediction
+        must not depend on the rows predicted with it. A lone row is
+        evaluated twice and one copy kept; :class:`BatchIterator` never
+        leaves one row alone in a last batch.
+        """
         transform = None if encoded else self.preprocessor_.transform
+        single = len(X) == 1
+        if single:
+            X = X.repeat(2, 1) if isinstance(X, torch.Tensor) else _safe_indexing(X, [0, 0])
         dataset = ArrayDataset(X, transform=transform)
-        yield from self.net_.forward_iter(dataset, training=False, device="cpu")
+        for out in self.net_.forward_iter(dataset, training=False, device="cpu"):
+            if single:
+                out = tuple(t[:1] for t in out) if isinstance(out, tuple) else out[:1]
+            yield out
 
     def __setstate__(self, state):
         super().__setstate__(state)

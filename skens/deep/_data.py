@@ -131,8 +131,13 @@ class BatchIterator:
     def __iter__(self):
         n_samples = len(self.dataset)
         if not self.shuffle:
-            for start in range(0, n_samples, self.batch_size):
-                yield self.dataset.batch(slice(start, start + self.batch_size))
+            # In order (prediction, validation); a last batch of one row takes one
+            # row from the batch before it, so that no row is computed alone.
+            starts = list(range(0, n_samples, self.batch_size))
+            if len(starts) > 1 and n_samples - starts[-1] == 1 and self.batch_size > 1:
+                starts[-1] -= 1
+            for start, stop in zip(starts, [*starts[1:], n_samples]):
+                yield self.dataset.batch(slice(start, stop))
             return
         X = self.dataset.X
         if self.n_members is not None:

@@ -45,3 +45,10 @@ def test_shuffling_is_reproducible_from_its_seed():
     for n_members in (None, 2):
         assert torch.equal(rows(0, n_members), rows(0, n_members))
         assert not torch.equal(rows(0, n_members), rows(1, n_members))
+
+
+def test_in_order_batches_never_leave_one_row_alone():
+    for n, batch_size in [(9, 4), (5, 4), (13, 3), (2, 1)]:
+        sizes = [len(X) for X, _ in BatchIterator(_dataset(n=n), batch_size)]
+        assert sum(sizes) == n
+        assert min(sizes) > 1 or batch_size == 1

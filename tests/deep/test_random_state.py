@@ -90,3 +90,15 @@ def test_unseeded_fits_differ():
     a = DeepEnsembleClassifier(**params).fit(X, y).predict_proba(X)
     b = DeepEnsembleClassifier(**params).fit(X, y).predict_proba(X)
     assert not np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("Estimator", [DeepEnsembleClassifier, DeepEnsembleRegressor])
+def test_a_rows_prediction_does_not_depend_on_the_rows_beside_it(Estimator):
+    # One row alone, or last in a batch, goes through the same kernels as in a
+    # larger batch: scikit-learn's check_methods_subset_invariance asks 1e-7.
+    X, y = _data(Estimator)
+    model = Estimator(**dict(PARAMS, hidden_layer_sizes=(256, 256))).fit(X, y)
+    method = model.predict if Estimator is DeepEnsembleRegressor else model.predict_proba
+    full = method(X[:41])
+    one_by_one = np.concatenate([method(X[i : i + 1]) for i in range(41)])
+    np.testing.assert_array_equal(one_by_one, full)
