@@ -229,17 +229,23 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         return int(np.clip(_PREDICT_BUDGET // (self.n_members * width), 256, 65536))
 
     def _seen_codes(self, X_train, train_weight):
-        """Per embedded column, which codes some member trains on (positive weight)."""
+        """Per embedded column, the codes trained on: ``(cardinality, n_weight_columns)`` masks.
+
+        A code counts as seen by a member when a row of positive weight for
+        that member holds it (bootstrap counts leave rows out of a member);
+        with one weight column for all members, the mask has one column.
+        """
         cardinalities = self.preprocessor_.embedding_cardinalities_
         if not cardinalities:
             return []
-        if train_weight is not None:  # bootstrap counts can leave rows out of every member
-            X_train = X_train[train_weight.sum(dim=1) > 0]
         codes = X_train[:, X_train.shape[1] - len(cardinalities) :].long()
-        return [
-            (torch.bincount(codes[:, i], minlength=c) > 0).numpy()
-            for i, c in enumerate(cardinalities)
-        ]
+        weight = torch.ones(len(codes), 1) if train_weight is None else train_weight
+        weight = weight.reshape(len(codes), -1)
+        masks = []
+        for i, c in enumerate(cardinalities):
+            counts = torch.zeros(c, weight.shape[1]).index_add_(0, codes[:, i], (weight > 0).float())
+            masks.append((counts > 0).numpy())
+        return masks
 
     def _make_net(
         self, n_features, hidden_layer_sizes, schedule, valid_dataset, seeds, seen

@@ -213,8 +213,13 @@ class FeatureEmbedding(nn.Module):
         Parameters
         ----------
         seen : sequence of array-like of bool
-            One mask per code column, of length its cardinality: ``True``
-            for the codes that occur in the training data.
+            One mask per code column, of shape ``(cardinality,)``: ``True``
+            for the codes that occur in the training data; or of shape
+            ``(cardinality, n_members)``: the codes each member trained on
+            (bootstrap resamples); ``(cardinality, 1)`` is the same as
+            ``(cardinality,)``. With per-member embeddings each member's
+            vectors are filled from its own seen codes; shared embeddings
+            count a code seen when any member saw it.
 
         Examples
         --------
@@ -229,13 +234,25 @@ class FeatureEmbedding(nn.Module):
             raise ValueError(f"seen must have one mask per code column ({len(self.embeddings)}).")
         for embedding, mask in zip(self.embeddings, seen):
             mask = torch.as_tensor(mask, dtype=torch.bool, device=embedding.weight.device)
-            if mask.shape != (embedding.num_embeddings,):
+            n_codes = embedding.num_embeddings
+            if mask.dim() == 2 and mask.shape[0] == n_codes and (
+                self.n_members is None or mask.shape[1] == 1
+            ):
+                mask = mask.any(dim=1)  # seen by some member
+            if mask.dim() == 1 and mask.shape == (n_codes,):
+                if mask.any() and not mask.all():
+                    embedding.weight[~mask] = embedding.weight[mask].mean(dim=0)
+                continue
+            if mask.shape != (n_codes, self.n_members):
                 raise ValueError(
-                    f"A seen mask has shape {tuple(mask.shape)}, expected "
-                    f"({embedding.num_embeddings},)."
+                    f"A seen mask has shape {tuple(mask.shape)}, expected ({n_codes},) or "
+                    f"({n_codes}, {self.n_members})."
                 )
-            if mask.any() and not mask.all():
-                embedding.weight[~mask] = embedding.weight[mask].mean(dim=0)
+            weight = embedding.weight.view(n_codes, self.n_members, -1)
+            for member in range(self.n_members):
+                own = mask[:, member]
+                if own.any() and not own.all():
+                    weight[~own, member] = weight[own, member].mean(dim=0)
 
     def forward(self, x):
         if x.dim() == 3 and self.n_members is None:

@@ -52,3 +52,18 @@ def test_in_order_batches_never_leave_one_row_alone():
         sizes = [len(X) for X, _ in BatchIterator(_dataset(n=n), batch_size)]
         assert sum(sizes) == n
         assert min(sizes) > 1 or batch_size == 1
+
+
+def test_seen_codes_are_counted_per_member_under_bootstrap():
+    from types import SimpleNamespace
+
+    from skens import DeepEnsembleClassifier
+
+    est = DeepEnsembleClassifier()
+    est.preprocessor_ = SimpleNamespace(embedding_cardinalities_=[4])
+    X = torch.tensor([[0.5, 0.0], [0.1, 1.0], [0.2, 2.0], [0.3, 1.0]])
+    counts = torch.tensor([[1.0, 0.0], [0.0, 2.0], [1.0, 0.0], [0.0, 1.0]])  # (rows, members)
+    (mask,) = est._seen_codes(X, counts)
+    assert mask.tolist() == [[True, False], [False, True], [True, False], [False, False]]
+    (mask,) = est._seen_codes(X, None)
+    assert mask.tolist() == [[True], [True], [True], [False]]

@@ -159,3 +159,20 @@ def test_seeded_dropout_survives_pickling_and_restarts_from_its_seed():
     torch.testing.assert_close(fresh(torch.ones(64)), first)
     torch.testing.assert_close(copy(torch.ones(64)), first)  # restarts from the seed
     assert not torch.equal(layer(torch.ones(64)), first)  # the stream goes on
+
+
+def test_fill_unseen_with_each_members_own_codes():
+    emb = FeatureEmbedding(0, [3], embedding_dims=[2], n_members=2)
+    seen = torch.tensor([[True, True], [True, False], [False, True]])
+    before = emb.embeddings[0].weight.detach().clone().view(3, 2, 2)
+    emb.fill_unseen([seen])
+    weight = emb.embeddings[0].weight.view(3, 2, 2)
+    torch.testing.assert_close(weight[:2, 0], before[:2, 0])  # seen rows kept
+    torch.testing.assert_close(weight[2, 0], before[:2, 0].mean(0))
+    torch.testing.assert_close(weight[1, 1], before[[0, 2], 1].mean(0))
+    shared = FeatureEmbedding(0, [3], embedding_dims=[2])
+    kept = shared.embeddings[0].weight.detach().clone()
+    shared.fill_unseen([seen])  # some member saw every code: nothing to fill
+    torch.testing.assert_close(shared.embeddings[0].weight, kept)
+    with pytest.raises(ValueError, match="seen mask has shape"):
+        emb.fill_unseen([torch.ones(3, 5, dtype=torch.bool)])
