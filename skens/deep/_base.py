@@ -6,19 +6,19 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from skorch.callbacks import EarlyStopping
-from skorch.helper import predefined_split
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import EarlyStopping
+from skorch.helper import predefined_split
 
 from ..nn import ACTIVATIONS, ENSEMBLE_TYPES, EnsembleCriterion
 from ..preprocessing import TabularPreprocessor, check_tabular_input
 from ..utils import resolve_device
 from ..utils._compat import Interval, StrOptions, _safe_indexing
 from ._data import ArrayDataset, BatchIterator
-from ._net import EnsembleNet, FiniteLossCheck, FillUnseenEmbeddings, ValidationScore
+from ._net import EnsembleNet, FillUnseenEmbeddings, FiniteLossCheck, ValidationScore
 
 # Rows per prediction batch are chosen so that one hidden activation,
 # (rows, n_members, width) in float32, stays near this many elements (8 MB),
@@ -207,6 +207,7 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
             f"validation split with validation_fraction={self.validation_fraction}; "
             "using a random split instead.",
             UserWarning,
+            stacklevel=2,
         )
         return train_test_split(indices, test_size=n_valid, random_state=seed)
 
@@ -243,14 +244,18 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         weight = weight.reshape(len(codes), -1)
         masks = []
         for i, c in enumerate(cardinalities):
-            counts = torch.zeros(c, weight.shape[1]).index_add_(0, codes[:, i], (weight > 0).float())
+            trained = (weight > 0).float()
+            counts = torch.zeros(c, weight.shape[1]).index_add_(0, codes[:, i], trained)
             masks.append((counts > 0).numpy())
         return masks
 
     def _make_net(
         self, n_features, hidden_layer_sizes, schedule, valid_dataset, seeds, seen
     ):
-        """The skorch net; ``schedule`` = (batch size, patience), ``seeds`` = (module, shuffling)."""
+        """The skorch net.
+
+        ``schedule`` is (batch size, patience); ``seeds`` is (module seed, shuffling seed).
+        """
         batch_size, patience = schedule
         seed, shuffle_seed = seeds
         module, module_params = self._module_params(n_features, hidden_layer_sizes)

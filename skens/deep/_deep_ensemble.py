@@ -11,8 +11,8 @@ from sklearn.utils.validation import check_consistent_length
 from ..metrics import entropy_decomposition, gaussian_variance_decomposition
 from ..nn import EnsembleMLP, GaussianEnsembleMLP
 from ..utils import check_sample_weight
-from ..utils._validation import is_missing
 from ..utils._compat import StrOptions, _fit_context
+from ..utils._validation import is_missing
 from ._base import _BaseDeepEnsemble, _concat
 
 __all__ = ["DeepEnsembleClassifier", "DeepEnsembleRegressor"]
@@ -434,7 +434,9 @@ class DeepEnsembleClassifier(ClassifierMixin, _BaseDeepEnsemble):
             :func:`skens.metrics.entropy_decomposition`.
         """
         parts = [entropy_decomposition(proba) for proba in self._iter_member_proba(X)]
-        return _concat([Bunch(total=p.total, aleatoric=p.aleatoric, epistemic=p.epistemic) for p in parts])
+        return _concat(
+            [Bunch(total=p.total, aleatoric=p.aleatoric, epistemic=p.epistemic) for p in parts]
+        )
 
 
 class DeepEnsembleRegressor(RegressorMixin, _BaseDeepEnsemble):

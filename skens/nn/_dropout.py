@@ -15,8 +15,8 @@ drop the same elements, and concurrent fits in threads neither share nor
 move any global random state.
 """
 
-from torch import nn
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 __all__ = ["FastDropout"]

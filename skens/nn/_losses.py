@@ -137,7 +137,9 @@ class EnsembleCriterion(torch.nn.Module):
     >>> from skens.nn import EnsembleCriterion
     >>> criterion = EnsembleCriterion("cross_entropy")
     >>> logits, target = torch.zeros(4, 3, 2), torch.tensor([0, 1, 0, 1])
-    >>> round(criterion(logits, target).item(), 4), round(criterion.ensemble_loss(logits, target).item(), 4)
+    >>> train_loss = criterion(logits, target)
+    >>> valid_loss = criterion.ensemble_loss(logits, target)
+    >>> round(train_loss.item(), 4), round(valid_loss.item(), 4)
     (0.6931, 0.6931)
     """
 

@@ -165,7 +165,8 @@ class GaussianEnsembleMLP(nn.Module):
     --------
     >>> import torch
     >>> from skens.nn import GaussianEnsembleMLP
-    >>> mean, var = GaussianEnsembleMLP(6, 2, n_members=4, hidden_layer_sizes=(8,))(torch.randn(3, 6))
+    >>> mlp = GaussianEnsembleMLP(6, 2, n_members=4, hidden_layer_sizes=(8,))
+    >>> mean, var = mlp(torch.randn(3, 6))
     >>> mean.shape, var.shape
     (torch.Size([3, 4, 2]), torch.Size([3, 4, 2]))
     """

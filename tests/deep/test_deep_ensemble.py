@@ -144,7 +144,8 @@ def test_regressor_mse_loss(reg_data, tiny):
     mean, std = reg.predict(X, return_std=True)
     _, member_std = reg.predict_members(X, return_std=True)
     # A homoscedastic noise per member: the same std for every sample.
-    np.testing.assert_allclose(member_std, np.sqrt(reg.noise_variance_[:, :1]) * np.ones((1, len(X))))
+    expected = np.sqrt(reg.noise_variance_[:, :1]) * np.ones((1, len(X)))
+    np.testing.assert_allclose(member_std, expected)
     assert r2_score(y, mean) > 0.8
     assert (std > 0).all()
 
@@ -165,8 +166,8 @@ def test_early_stopping_attributes_and_best_weights(Estimator, clf_data, reg_dat
 
 
 def test_restored_weights_are_the_best_epoch(clf_data, tiny):
-    from sklearn.model_selection import train_test_split
     from sklearn.metrics import log_loss
+    from sklearn.model_selection import train_test_split
 
     X, y = clf_data
     est = DeepEnsembleClassifier(**{**tiny, "max_epochs": 40, "patience": 5, "lr": 0.05})

@@ -99,7 +99,9 @@ def test_member_losses_take_member_specific_targets():
     mean, var = torch.randn(6, 3, 2), torch.rand(6, 3, 2) + 0.1
     y = torch.randn(6, 2)
     repeated = y.unsqueeze(1).expand(-1, 3, -1)
-    torch.testing.assert_close(member_gaussian_nll(mean, var, y), member_gaussian_nll(mean, var, repeated))
+    torch.testing.assert_close(
+        member_gaussian_nll(mean, var, y), member_gaussian_nll(mean, var, repeated)
+    )
     torch.testing.assert_close(member_squared_error(mean, y), member_squared_error(mean, repeated))
     own = torch.randn(6, 3, 2)
     expected = ((mean - own) ** 2).mean()
