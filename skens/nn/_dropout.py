@@ -74,6 +74,20 @@ class FastDropout(nn.Module):
         return state
 
     def forward(self, x):
+        """Zero each element with probability ``p`` and rescale the others.
+
+        Parameters
+        ----------
+        x : tensor of any shape
+            Activations, e.g. ``(n_members, batch, width)``.
+
+        Returns
+        -------
+        out : tensor of the same shape as ``x``
+            ``x`` with dropped elements zeroed and kept ones multiplied by
+            ``1 / (1 - p)`` in training mode; ``x`` itself in evaluation mode
+            or when ``p`` is 0.
+        """
         if not self.training or self.p == 0:
             return x
         generator = self._generator(x.device)

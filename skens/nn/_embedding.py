@@ -14,6 +14,16 @@ def embedding_dimension(cardinality):
     The rule of thumb of fastai, ``round(1.6 * cardinality ** 0.56)``, capped
     at 32.
 
+    Parameters
+    ----------
+    cardinality : int
+        Number of distinct codes of the feature.
+
+    Returns
+    -------
+    dimension : int
+        The embedding width, between 1 and 32.
+
     Examples
     --------
     >>> from skens.nn import embedding_dimension
@@ -104,6 +114,21 @@ class PeriodicEmbedding(nn.Module):
         self.out_features = self.n_features * d_embedding
 
     def forward(self, x):
+        """Embed each numeric feature.
+
+        Parameters
+        ----------
+        x : tensor of shape (batch, n_features) or (n_members, batch, n_features)
+            Numeric features. The member-specific shape needs ``n_members``;
+            with it, ``(batch, n_features)`` is shared by all members.
+
+        Returns
+        -------
+        out : tensor of shape (batch, out_features) or (n_members, batch, out_features)
+            The embeddings of the features, concatenated feature by feature:
+            ``(batch, out_features)`` when ``n_members`` is None, else
+            ``(n_members, batch, out_features)``.
+        """
         if self.n_members is None:
             angles = 2 * math.pi * x.unsqueeze(-1) * self.frequencies  # (batch, features, freq)
             periodic = torch.cat([torch.cos(angles), torch.sin(angles)], dim=-1)
@@ -255,6 +280,22 @@ class FeatureEmbedding(nn.Module):
                     weight[~own, member] = weight[own, member].mean(dim=0)
 
     def forward(self, x):
+        """Embed the code columns and join them to the real-valued columns.
+
+        Parameters
+        ----------
+        x : tensor of shape (batch, n_columns) or (n_members, batch, n_columns)
+            Rows shared by all members, or member-specific rows; the
+            ``n_columns = n_numeric + len(cardinalities)`` columns are the
+            real-valued ones, then the integer codes.
+
+        Returns
+        -------
+        out : tensor of shape (batch, out_features) or (n_members, batch, out_features)
+            ``(batch, out_features)`` for shared rows and shared embeddings
+            (``n_members`` None); ``(n_members, batch, out_features)`` for
+            member-specific rows or per-member embeddings.
+        """
         if x.dim() == 3 and self.n_members is None:
             # Member-specific rows through shared embeddings: embed them all at once.
             k, batch = x.shape[:2]

@@ -36,6 +36,22 @@ class GaussianHead(nn.Module):
         self.min_variance = min_variance
 
     def forward(self, x):
+        """Split the last axis into means and variances.
+
+        Parameters
+        ----------
+        x : tensor of shape (..., 2 * n_outputs)
+            Raw outputs, e.g. ``(batch, n_members, 2 * n_outputs)``: the
+            means, then the raw variances.
+
+        Returns
+        -------
+        mean : tensor of shape (..., n_outputs)
+            The first ``n_outputs`` entries of the last axis.
+        var : tensor of shape (..., n_outputs)
+            ``softplus`` of the last ``n_outputs`` entries plus
+            ``min_variance``, strictly positive.
+        """
         if x.shape[-1] != 2 * self.n_outputs:
             raise ValueError(
                 f"GaussianHead expects {2 * self.n_outputs} raw outputs on the last "

@@ -92,6 +92,18 @@ class EnsembleLinear(nn.Module):
             _init_rsqrt_uniform_(self.bias, self.in_features, generator)
 
     def forward(self, x):
+        """Apply every member's linear map.
+
+        Parameters
+        ----------
+        x : tensor of shape (batch, in_features) or (n_members, batch, in_features)
+            Input shared by all members, or member-specific input.
+
+        Returns
+        -------
+        out : tensor of shape (n_members, batch, out_features)
+            The output of each member.
+        """
         if x.dim() == 2:
             # Shared input: a stride-0 view, so all members read the same rows.
             x = x.expand(self.n_members, *x.shape)
@@ -203,6 +215,18 @@ class BatchEnsembleLinear(nn.Module):
             _init_rsqrt_uniform_(self.bias, self.in_features, generator)
 
     def forward(self, x):
+        """Apply every member's linear map.
+
+        Parameters
+        ----------
+        x : tensor of shape (batch, in_features) or (n_members, batch, in_features)
+            Input shared by all members, or member-specific input.
+
+        Returns
+        -------
+        out : tensor of shape (n_members, batch, out_features)
+            The output of each member.
+        """
         # Fold the adapters into per-member weights, diag(r_k) W diag(s_k): one
         # (n_members, in, out) tensor instead of two passes over the activations.
         weight = self.r.transpose(1, 2) * self.weight * self.s

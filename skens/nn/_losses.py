@@ -49,12 +49,29 @@ def member_cross_entropy(logits, target, weight=None):
     Parameters
     ----------
     logits : tensor of shape (batch, n_members, n_classes)
+        Unnormalised class scores of each member.
     target : long tensor of shape (batch,) or (batch, n_members)
         Class indices, shared by the members or one per member.
     weight : tensor of shape (batch, n_members), optional
         Loss weights, normalised to mean 1 over the data set by the caller;
         the result is the batch mean of ``weight * loss`` (see the module
         docstring).
+
+    Returns
+    -------
+    loss : tensor of shape ()
+        The mean over the batch and the members of the cross-entropies.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skens.nn import member_cross_entropy
+    >>> logits = torch.zeros(4, 3, 2)  # uniform predictions: log(2) for every member
+    >>> round(member_cross_entropy(logits, torch.tensor([0, 1, 0, 1])).item(), 4)
+    0.6931
+    >>> per_member = torch.zeros(4, 3, dtype=torch.long)  # (batch, n_members)
+    >>> round(member_cross_entropy(logits, per_member, torch.ones(4, 3)).item(), 4)
+    0.6931
     """
     n_members = logits.shape[1]
     if target.dim() == 1:
@@ -64,7 +81,35 @@ def member_cross_entropy(logits, target, weight=None):
 
 
 def ensemble_log_loss(logits, target, weight=None):
-    """Log loss of the average of the members' softmax probabilities."""
+    """Log loss of the average of the members' softmax probabilities.
+
+    Parameters
+    ----------
+    logits : tensor of shape (batch, n_members, n_classes)
+        Unnormalised class scores of each member.
+    target : long tensor of shape (batch,)
+        Class indices.
+    weight : tensor of shape (batch,), optional
+        Loss weights, normalised to mean 1 over the data set by the caller;
+        the result is the batch mean of ``weight * loss`` (see the module
+        docstring).
+
+    Returns
+    -------
+    loss : tensor of shape ()
+        The batch mean of the negative log-probability of the target class
+        under the ensemble's averaged probabilities.
+
+    Examples
+    --------
+    >>> import math
+    >>> import torch
+    >>> from skens.nn import ensemble_log_loss
+    >>> # Two confident members that disagree: the ensemble predicts 50/50.
+    >>> logits = torch.tensor([[[20.0, 0.0], [0.0, 20.0]]])
+    >>> round(ensemble_log_loss(logits, torch.tensor([0])).item(), 4), round(math.log(2), 4)
+    (0.6931, 0.6931)
+    """
     log_proba = torch.logsumexp(F.log_softmax(logits, dim=-1), dim=1) - math.log(logits.shape[1])
     losses = -log_proba.gather(1, target.unsqueeze(1)).squeeze(1)
     return _weighted_mean(losses, weight)
@@ -87,32 +132,135 @@ def member_gaussian_nll(mean, var, target, weight=None):
 
     Parameters
     ----------
-    mean, var : tensors of shape (batch, n_members, n_outputs)
+    mean : tensor of shape (batch, n_members, n_outputs)
+        Predicted mean of each member.
+    var : tensor of shape (batch, n_members, n_outputs)
+        Predicted variance of each member, strictly positive.
     target : tensor of shape (batch, n_outputs) or (batch, n_members, n_outputs)
+        Regression targets, shared by the members or one row per member.
     weight : tensor of shape (batch, n_members), optional
         Loss weights, normalised to mean 1 over the data set by the caller;
         the result is the batch mean of ``weight * loss`` (see the module
         docstring).
+
+    Returns
+    -------
+    loss : tensor of shape ()
+        The mean over the batch and the members of the negative
+        log-likelihoods, each divided by ``n_outputs``.
+
+    Examples
+    --------
+    >>> import math
+    >>> import torch
+    >>> from skens.nn import member_gaussian_nll
+    >>> mean, var = torch.zeros(4, 3, 2), torch.ones(4, 3, 2)
+    >>> loss = member_gaussian_nll(mean, var, torch.zeros(4, 2))
+    >>> round(loss.item(), 4), round(0.5 * math.log(2 * math.pi), 4)
+    (0.9189, 0.9189)
+    >>> round(member_gaussian_nll(mean, var, torch.ones(4, 3, 2)).item(), 4)
+    1.4189
     """
     losses = -_gaussian_log_pdf(mean, var, target) / mean.shape[-1]
     return _weighted_mean(losses, weight)
 
 
 def mixture_gaussian_nll(mean, var, target, weight=None):
-    """NLL of the uniform mixture of the member Gaussians, per output."""
+    """NLL of the uniform mixture of the member Gaussians, per output.
+
+    Parameters
+    ----------
+    mean : tensor of shape (batch, n_members, n_outputs)
+        Predicted mean of each member.
+    var : tensor of shape (batch, n_members, n_outputs)
+        Predicted variance of each member, strictly positive.
+    target : tensor of shape (batch, n_outputs) or (batch, n_members, n_outputs)
+        Regression targets, shared by the members or one row per member.
+    weight : tensor of shape (batch,), optional
+        Loss weights, normalised to mean 1 over the data set by the caller;
+        the result is the batch mean of ``weight * loss`` (see the module
+        docstring).
+
+    Returns
+    -------
+    loss : tensor of shape ()
+        The batch mean of the negative log-density of the target under the
+        equally weighted mixture of the members' Gaussians (over all outputs
+        jointly), divided by ``n_outputs``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skens.nn import mixture_gaussian_nll
+    >>> mean, var = torch.zeros(4, 3, 2), torch.ones(4, 3, 2)
+    >>> round(mixture_gaussian_nll(mean, var, torch.zeros(4, 2), torch.ones(4)).item(), 4)
+    0.9189
+    """
     log_pdf = _gaussian_log_pdf(mean, var, target)
     log_mix = torch.logsumexp(log_pdf, dim=1) - math.log(mean.shape[1])
     return _weighted_mean(-log_mix / mean.shape[-1], weight)
 
 
 def member_squared_error(mean, target, weight=None):
-    """Mean over members of each member's mean squared error."""
+    """Mean over members of each member's mean squared error.
+
+    Parameters
+    ----------
+    mean : tensor of shape (batch, n_members, n_outputs)
+        Predictions of each member.
+    target : tensor of shape (batch, n_outputs) or (batch, n_members, n_outputs)
+        Regression targets, shared by the members or one row per member.
+    weight : tensor of shape (batch, n_members), optional
+        Loss weights, normalised to mean 1 over the data set by the caller;
+        the result is the batch mean of ``weight * loss`` (see the module
+        docstring).
+
+    Returns
+    -------
+    loss : tensor of shape ()
+        The mean over the batch, the members and the outputs of the squared
+        errors.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skens.nn import member_squared_error
+    >>> mean = torch.tensor([[[1.0], [3.0]]])  # one sample, two members
+    >>> member_squared_error(mean, torch.tensor([[2.0]])).item()
+    1.0
+    """
     losses = ((mean - _member_target(target, mean)) ** 2).mean(dim=-1)
     return _weighted_mean(losses, weight)
 
 
 def ensemble_squared_error(mean, target, weight=None):
-    """Mean squared error of the average of the members' predictions."""
+    """Mean squared error of the average of the members' predictions.
+
+    Parameters
+    ----------
+    mean : tensor of shape (batch, n_members, n_outputs)
+        Predictions of each member.
+    target : tensor of shape (batch, n_outputs)
+        Regression targets.
+    weight : tensor of shape (batch,), optional
+        Loss weights, normalised to mean 1 over the data set by the caller;
+        the result is the batch mean of ``weight * loss`` (see the module
+        docstring).
+
+    Returns
+    -------
+    loss : tensor of shape ()
+        The mean over the batch and the outputs of the squared errors of the
+        members' average.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skens.nn import ensemble_squared_error
+    >>> mean = torch.tensor([[[1.0], [3.0]]])  # one sample, two members
+    >>> ensemble_squared_error(mean, torch.tensor([[2.0]])).item()
+    0.0
+    """
     losses = ((mean.mean(dim=1) - target) ** 2).mean(dim=-1)
     return _weighted_mean(losses, weight)
 
@@ -162,11 +310,50 @@ class EnsembleCriterion(torch.nn.Module):
         return fn(y_pred, target, weight)
 
     def forward(self, y_pred, target, weight=None):
-        """Mean of the members' losses; ``weight`` has shape (batch, n_members)."""
+        """Mean of the members' losses, the training loss.
+
+        Parameters
+        ----------
+        y_pred : tensor or tuple of (tensor, tensor)
+            The members' predictions: logits ``(batch, n_members, n_classes)``
+            for ``'cross_entropy'``, a ``(mean, variance)`` pair of
+            ``(batch, n_members, n_outputs)`` tensors for ``'gaussian_nll'``,
+            and a mean ``(batch, n_members, n_outputs)`` for ``'mse'``.
+        target : tensor
+            Class indices ``(batch,)`` or ``(batch, n_members)`` for
+            ``'cross_entropy'``; regression targets ``(batch, n_outputs)`` or
+            ``(batch, n_members, n_outputs)`` otherwise. A member axis gives
+            each member its own rows.
+        weight : tensor of shape (batch, n_members), optional
+            Loss weights, normalised to mean 1 over the data set by the caller.
+
+        Returns
+        -------
+        loss : tensor of shape ()
+            The mean of the members' losses.
+        """
         return self._call(self._losses[self.kind][0], y_pred, target, weight)
 
     def ensemble_loss(self, y_pred, target, weight=None):
-        """Loss of the ensemble's prediction; ``weight`` has shape (batch,)."""
+        """Loss of the ensemble's prediction, the validation loss.
+
+        Parameters
+        ----------
+        y_pred : tensor or tuple of (tensor, tensor)
+            The members' predictions, as for :meth:`forward`.
+        target : tensor
+            Class indices ``(batch,)`` for ``'cross_entropy'``; regression
+            targets ``(batch, n_outputs)`` otherwise.
+        weight : tensor of shape (batch,), optional
+            Loss weights, normalised to mean 1 over the data set by the caller.
+
+        Returns
+        -------
+        loss : tensor of shape ()
+            The loss of the aggregated prediction: log loss of the averaged
+            probabilities, NLL of the Gaussian mixture, or squared error of
+            the averaged mean.
+        """
         return self._call(self._losses[self.kind][1], y_pred, target, weight)
 
     def extra_repr(self):

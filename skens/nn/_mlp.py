@@ -134,6 +134,19 @@ class EnsembleMLP(nn.Module):
         self.output = EnsembleLinear(sizes[-1], out_features, n_members, generator=generator)
 
     def forward(self, x):
+        """Evaluate every member.
+
+        Parameters
+        ----------
+        x : tensor of shape (batch, in_features) or (n_members, batch, in_features)
+            Input rows shared by all members, or member-specific rows (each
+            member reads its own mini-batch).
+
+        Returns
+        -------
+        out : tensor of shape (batch, n_members, out_features)
+            The output of each member (logits, or regression outputs).
+        """
         if self.embedding is not None:
             x = self.embedding(x)
         out = self.output(self.hidden(x))
@@ -177,4 +190,19 @@ class GaussianEnsembleMLP(nn.Module):
         self.head = GaussianHead(n_outputs, min_variance=min_variance)
 
     def forward(self, x):
+        """Predict every member's Gaussian.
+
+        Parameters
+        ----------
+        x : tensor of shape (batch, in_features) or (n_members, batch, in_features)
+            Input rows shared by all members, or member-specific rows (each
+            member reads its own mini-batch).
+
+        Returns
+        -------
+        mean : tensor of shape (batch, n_members, n_outputs)
+            The mean predicted by each member.
+        var : tensor of shape (batch, n_members, n_outputs)
+            The variance predicted by each member, strictly positive.
+        """
         return self.head(self.mlp(x))
