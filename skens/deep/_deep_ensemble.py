@@ -70,10 +70,11 @@ _COMMON_PARAMETERS = """
 
     bootstrap : bool, default=False
         Train each member on its own bootstrap resample of the training data
-        (implemented as per-member loss weights, so members still share
-        mini-batches). Members differ by initialisation in any case.
+        (implemented as per-member loss weights). Members differ in any case
+        by their initialisation, their own embeddings and the order in which
+        they see the training rows (each member draws its own mini-batches).
 
-    categorical_features : 'from_dtype', array-like of str or int, boolean mask, or None, \
+    categorical_features : 'from_dtype', array-like of str or int, array-like of bool, or None, \
             default='from_dtype'
         Which columns of ``X`` are categorical. ``'from_dtype'``: in a
         DataFrame, the columns of dtype ``category``, ``object``, string or
@@ -91,20 +92,24 @@ _COMMON_PARAMETERS = """
 
     numeric_embedding : {'periodic'} or None, default='periodic'
         ``'periodic'`` passes each scaled numeric feature through a learned
-        periodic embedding (:class:`skens.nn.PeriodicEmbedding`, shared by the
-        members) before the first layer; ``None`` feeds the scaled values as
+        periodic embedding (:class:`skens.nn.PeriodicEmbedding`, each member
+        its own) before the first layer; ``None`` feeds the scaled values as
         they are. Periodic embeddings let the network fit sharp effects of a
         single feature; in the benchmark they cut log loss and NLL on most
         datasets, most of all on California housing and image segmentation.
+"""
 
+_TRAILING_PARAMETERS = """
     device : str, default='auto'
         Torch device: ``'auto'`` (CUDA when available, else CPU), ``'cpu'``,
         ``'cuda'`` or ``'cuda:N'``.
 
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, shuffling, the validation split
-        and bootstrap draws. With an int, two fits on the CPU give identical
-        predictions. Torch's global random state is left untouched.
+        and bootstrap draws, all from generators the fit owns. With an int,
+        two fits on the CPU give identical predictions, also when they run
+        concurrently in threads; torch's and numpy's global random states are
+        neither read nor changed.
 
     verbose : int, default=0
         ``> 0`` prints skorch's per-epoch table of losses and scores.
@@ -191,9 +196,13 @@ def _check_regression_target(estimator, y):
 
 
 def _docstring(doc):
-    return doc.replace("%(parameters)s", _COMMON_PARAMETERS.strip("\n")).replace(
-        "%(attributes)s", _COMMON_ATTRIBUTES.strip("\n")
-    )
+    for key, text in [
+        ("parameters", _COMMON_PARAMETERS),
+        ("trailing_parameters", _TRAILING_PARAMETERS),
+        ("attributes", _COMMON_ATTRIBUTES),
+    ]:
+        doc = doc.replace(f"%({key})s", text.strip("\n"))
+    return doc
 
 
 class DeepEnsembleClassifier(ClassifierMixin, _BaseDeepEnsemble):
@@ -217,6 +226,8 @@ class DeepEnsembleClassifier(ClassifierMixin, _BaseDeepEnsemble):
         ``'balanced'`` uses ``n_samples / (n_classes * np.bincount(y))``,
         counted over the samples of positive ``sample_weight``; a dict maps
         labels to weights (missing labels weigh 1).
+
+%(trailing_parameters)s
 
     Attributes
     ----------
@@ -461,6 +472,8 @@ class DeepEnsembleRegressor(RegressorMixin, _BaseDeepEnsemble):
         ``'mse'`` trains means only; each member's noise variance is then its
         mean squared residual on the validation split (on the training data
         without early stopping) and is the same for every sample.
+
+%(trailing_parameters)s
 
     Attributes
     ----------
