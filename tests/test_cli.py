@@ -2,20 +2,32 @@ import subprocess
 import sys
 
 import pytest
+from threadpoolctl import threadpool_limits
 
 from skens._cli import main
 
 
 def test_demo_prints_the_comparison(capsys, monkeypatch):
-    # Keep the test quick: the demo's models with few epochs.
+    # The demo's code path with small models (few epochs of a small network, few
+    # boosting iterations) on one thread: OpenMP threads (HistGradientBoosting's and
+    # torch's) wait on each other at every barrier, and on a shared machine, e.g.
+    # under pytest-xdist, that made this test several times slower. No assertion depends
+    # on time: the printed fit times are not checked.
     import skens._demo as demo
 
-    for name in ("DeepEnsembleClassifier", "DeepEnsembleRegressor"):
+    small = {
+        "DeepEnsembleClassifier": dict(max_epochs=3, hidden_layer_sizes=(16,)),
+        "DeepEnsembleRegressor": dict(max_epochs=3, hidden_layer_sizes=(16,)),
+        "HistGradientBoostingClassifier": dict(max_iter=5),
+        "HistGradientBoostingRegressor": dict(max_iter=5),
+    }
+    for name, params in small.items():
         original = getattr(demo, name)
         monkeypatch.setattr(
-            demo, name, lambda original=original, **kw: original(max_epochs=5, **kw)
+            demo, name, lambda original=original, params=params, **kw: original(**params, **kw)
         )
-    assert main(["demo"]) == 0
+    with threadpool_limits(limits=1):
+        assert main(["demo"]) == 0
     out = capsys.readouterr().out
     for expected in [
         "Breast cancer",
