@@ -26,7 +26,7 @@ def _fmt(value, spec=".4f"):
 
 def _print_table(title, header, rows, write):
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
-    line = "  ".join("{:<%d}" % w if i == 0 else "{:>%d}" % w for i, w in enumerate(widths))
+    line = "  ".join(f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
     write(f"\n{title}")
     write(line.format(*header))
     write(line.format(*["-" * w for w in widths]))
@@ -41,7 +41,9 @@ def _classification(random_state, write):
     )
     models = {
         "DeepEnsembleClassifier (8 members)": DeepEnsembleClassifier(random_state=random_state),
-        "single network (n_members=1)": DeepEnsembleClassifier(n_members=1, random_state=random_state),
+        "single network (n_members=1)": DeepEnsembleClassifier(
+            n_members=1, random_state=random_state
+        ),
         "HistGradientBoostingClassifier": HistGradientBoostingClassifier(random_state=random_state),
     }
     rows = []
@@ -76,7 +78,9 @@ def _regression(random_state, write):
     )
     models = {
         "DeepEnsembleRegressor (8 members)": DeepEnsembleRegressor(random_state=random_state),
-        "single network (n_members=1)": DeepEnsembleRegressor(n_members=1, random_state=random_state),
+        "single network (n_members=1)": DeepEnsembleRegressor(
+            n_members=1, random_state=random_state
+        ),
         "HistGradientBoostingRegressor": HistGradientBoostingRegressor(random_state=random_state),
     }
     rows = []

@@ -22,7 +22,9 @@ def test_api_page_lists_every_public_name(module_name):
     api = (ROOT / "doc" / "api.md").read_text()
     module = importlib.import_module(module_name)
     missing = [
-        name for name in module.__all__ if not name.startswith("__") and f"`{module_name}.{name}`" not in api
+        name
+        for name in module.__all__
+        if not name.startswith("__") and f"`{module_name}.{name}`" not in api
     ]
     assert not missing, f"doc/api.md does not list {missing} from {module_name}"
 

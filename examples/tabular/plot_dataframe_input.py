@@ -59,7 +59,7 @@ print("embedding sizes (categories + missing + unknown):", pre.embedding_cardina
 # %%
 # HistGradientBoosting needs the strings as pandas categories first
 # -----------------------------------------------------------------
-to_category = {c: "category" for c in X.columns[X.dtypes == object]}
+to_category = {c: "category" for c in X.columns[X.dtypes.eq(object)]}
 hgb = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0)
 hgb.fit(X_train.astype(to_category), y_train)
 proba_hgb = hgb.predict_proba(X_test.astype(to_category))[:, 1]

@@ -41,7 +41,7 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_sta
 # ------------
 # HistGradientBoosting wants the string columns as pandas categories; the deep
 # ensembles take the frame as it is.
-as_category = {c: "category" for c in X.columns[X.dtypes == object]}
+as_category = {c: "category" for c in X.columns[X.dtypes.eq(object)]}
 models = {
     "deep ensemble (8)": DeepEnsembleClassifier(random_state=0).fit(X_train, y_train),
     "single network": DeepEnsembleClassifier(n_members=1, random_state=0).fit(X_train, y_train),

@@ -111,6 +111,7 @@ class ReliabilityDisplay(CalibrationDisplay):
         Returns
         -------
         display : ReliabilityDisplay
+            This display, with the drawn artists stored on it.
         """
         check_matplotlib_support(f"{type(self).__name__}.plot")
         name = self.estimator_name if name is None else name
@@ -188,6 +189,7 @@ class ReliabilityDisplay(CalibrationDisplay):
         Returns
         -------
         display : ReliabilityDisplay
+            A new display, drawn.
         """
         check_matplotlib_support(f"{cls.__name__}.from_predictions")
         common = dict(n_bins=n_bins, strategy=strategy, labels=labels, sample_weight=sample_weight)
@@ -218,6 +220,7 @@ class ReliabilityDisplay(CalibrationDisplay):
         Returns
         -------
         display : ReliabilityDisplay
+            A new display, drawn.
         """
         check_matplotlib_support(f"{cls.__name__}.from_estimator")
         name = type(estimator).__name__ if name is None else name
@@ -306,6 +309,7 @@ class RiskCoverageDisplay:
         Returns
         -------
         display : RiskCoverageDisplay
+            This display, with the drawn artists stored on it.
         """
         check_matplotlib_support(f"{type(self).__name__}.plot")
         self.ax_ = _new_axes(ax)
@@ -348,6 +352,7 @@ class RiskCoverageDisplay:
         Returns
         -------
         display : RiskCoverageDisplay
+            A new display, drawn.
         """
         check_matplotlib_support(f"{cls.__name__}.from_predictions")
         coverage, risk, _ = risk_coverage_curve(
@@ -387,6 +392,7 @@ class RiskCoverageDisplay:
         Returns
         -------
         display : RiskCoverageDisplay
+            A new display, drawn.
         """
         check_matplotlib_support(f"{cls.__name__}.from_estimator")
         y_pred, scores = _confidence_from_estimator(estimator, X, confidence)
@@ -475,6 +481,7 @@ class RegressionUncertaintyDisplay:
         Returns
         -------
         display : RegressionUncertaintyDisplay
+            This display, with the drawn artists stored on it.
         """
         check_matplotlib_support(f"{type(self).__name__}.plot")
         axes = _new_axes(ax, n=2)
@@ -539,6 +546,7 @@ class RegressionUncertaintyDisplay:
         Returns
         -------
         display : RegressionUncertaintyDisplay
+            A new display, drawn.
         """
         check_matplotlib_support(f"{cls.__name__}.from_predictions")
         y_true, y_mean, y_std = (np.asarray(a, dtype=np.float64) for a in (y_true, y_mean, y_std))
@@ -579,6 +587,7 @@ class RegressionUncertaintyDisplay:
         Returns
         -------
         display : RegressionUncertaintyDisplay
+            A new display, drawn.
         """
         check_matplotlib_support(f"{cls.__name__}.from_estimator")
         mean, std = estimator.predict(X, return_std=True)

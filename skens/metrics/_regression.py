@@ -84,7 +84,7 @@ def gaussian_nll_loss(y_true, y_mean, y_std, *, sample_weight=None):
 
 
 def crps_gaussian_loss(y_true, y_mean, y_std, *, sample_weight=None):
-    """Continuous ranked probability score of a Gaussian prediction.
+    """The continuous ranked probability score of a Gaussian prediction.
 
     The CRPS of a predictive distribution with CDF ``F`` at the observation
     ``y`` is ``integral (F(x) - 1[x >= y])**2 dx``; for ``N(mu, sigma**2)`` it

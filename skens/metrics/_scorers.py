@@ -75,6 +75,24 @@ class PredictiveDistributionScorer(_SignedScorer):
     """
 
     def __call__(self, estimator, X, y_true, sample_weight=None):
+        """Score the predictive distribution of a fitted ``estimator`` on ``X``.
+
+        Parameters
+        ----------
+        estimator : object
+            A fitted regressor whose ``predict`` accepts ``return_std=True``.
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+        y_true : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Observed targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights, passed to the metric.
+
+        Returns
+        -------
+        score : float
+            The metric, negated when ``greater_is_better=False``.
+        """
         if not _accepts_return_std(estimator.predict):
             raise TypeError(
                 f"{type(estimator).__name__}.predict does not accept return_std=True, which "
@@ -110,6 +128,24 @@ class ProbabilityScorer(_SignedScorer):
     """
 
     def __call__(self, estimator, X, y_true, sample_weight=None):
+        """Score the probabilities of a fitted classifier ``estimator`` on ``X``.
+
+        Parameters
+        ----------
+        estimator : object
+            A fitted classifier with ``predict_proba`` and ``classes_``.
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+        y_true : array-like of shape (n_samples,)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights, passed to the metric.
+
+        Returns
+        -------
+        score : float
+            The metric, negated when ``greater_is_better=False``.
+        """
         y_prob = estimator.predict_proba(X)
         score = self.score_func(
             y_true, y_prob, labels=estimator.classes_, sample_weight=sample_weight
@@ -153,11 +189,12 @@ def get_scorer(scoring):
 
 
 def get_scorer_names():
-    """Names accepted by :func:`get_scorer` that scikit-learn does not know.
+    """List the names accepted by :func:`get_scorer` that scikit-learn does not know.
 
     Returns
     -------
     names : list of str
+        The keys of ``SCORERS``, sorted.
 
     Examples
     --------

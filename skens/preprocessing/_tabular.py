@@ -79,6 +79,20 @@ def check_tabular_input(estimator, X, *, reset):
     Returns
     -------
     X : DataFrame or ndarray of shape (n_samples, n_features)
+        A DataFrame as it is; anything else as a 2-D numpy array of its own
+        dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.base import BaseEstimator
+    >>> from skens.preprocessing import check_tabular_input
+    >>> estimator = BaseEstimator()
+    >>> check_tabular_input(estimator, [[1.0, np.nan], [2.0, 3.0]], reset=True)
+    array([[ 1., nan],
+           [ 2.,  3.]])
+    >>> estimator.n_features_in_
+    2
     """
     if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
         raise TypeError(
@@ -112,11 +126,12 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    categorical_features : 'from_dtype', array-like of str or int, boolean mask, or None, \
+    categorical_features : 'from_dtype', array-like of str, int or bool, or None, \
             default='from_dtype'
         Which columns are categorical. ``'from_dtype'``: in a DataFrame, the
         columns of dtype ``category``, ``object``, string or ``bool``; a numpy
-        array has none. ``None``: no categorical column.
+        array has none. Otherwise column names, column indices or a boolean
+        mask with one entry per column. ``None``: no categorical column.
 
     numeric_scaling : {'quantile', 'standard', 'robust'}, default='quantile'
         ``'quantile'`` maps each numeric column through its empirical
@@ -304,7 +319,9 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             ) from exc
         except TypeError as exc:
             if "complex" in str(exc):
-                raise ValueError(f"Complex data not supported (column {self._column_name(j)}).")
+                raise ValueError(
+                    f"Complex data not supported (column {self._column_name(j)})."
+                ) from exc
             raise
         if np.isinf(values).any():
             raise ValueError(
@@ -422,7 +439,7 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         return np.hstack(blocks) if blocks else np.empty((X.shape[0], 0))
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the output columns.
+        """Get the names of the output columns.
 
         Parameters
         ----------
@@ -433,6 +450,8 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         Returns
         -------
         feature_names_out : ndarray of str
+            One per column of :meth:`transform`'s output, in its order:
+            numeric columns, missing indicators, one-hot columns, codes.
         """
         check_is_fitted(self, "categorical_mask_")
         if input_features is None:

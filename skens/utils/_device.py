@@ -14,6 +14,7 @@ def resolve_device(device):
     Returns
     -------
     device : str
+        ``'cpu'``, ``'cuda'`` or ``'cuda:N'``.
 
     Raises
     ------

@@ -19,6 +19,7 @@ def check_sample_weight(sample_weight, n_samples):
     Returns
     -------
     sample_weight : ndarray of shape (n_samples,) or None
+        The weights as float64, or None when ``sample_weight`` is None.
 
     Examples
     --------
@@ -36,7 +37,8 @@ def check_sample_weight(sample_weight, n_samples):
         weight = np.full(n_samples, float(weight))
     if weight.shape != (n_samples,):
         raise ValueError(
-            f"sample_weight.shape == {weight.shape}, expected {(n_samples,)}: one weight per sample."
+            f"sample_weight.shape == {weight.shape}, expected {(n_samples,)}: "
+            "one weight per sample."
         )
     if not np.all(np.isfinite(weight)):
         raise ValueError("sample_weight contains NaN or infinity.")

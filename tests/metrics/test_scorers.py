@@ -89,6 +89,10 @@ def test_scorer_does_not_mask_errors_inside_predict():
 
 def test_get_scorer_falls_back_to_scikit_learn():
     assert get_scorer("r2")._score_func.__name__ == "r2_score"
-    assert set(get_scorer_names()) == {"neg_gaussian_nll", "neg_crps", "neg_expected_calibration_error"}
+    assert set(get_scorer_names()) == {
+        "neg_gaussian_nll",
+        "neg_crps",
+        "neg_expected_calibration_error",
+    }
     with pytest.raises(ValueError, match="not a valid scoring value"):
         get_scorer("neg_nonsense")

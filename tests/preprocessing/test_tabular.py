@@ -81,7 +81,8 @@ def test_default_one_hot_for_few_categories_and_unknown_is_all_zeros(frame):
     new["plan"] = "never-seen"
     out = pre.transform(new)[0]
     plan_columns = [i for i, n in enumerate(names) if n.startswith("plan_")]
-    assert [names[i] for i in plan_columns] == ["plan_missing", "plan_a", "plan_b", "plan_c", "plan_d"]
+    expected = ["plan_missing", "plan_a", "plan_b", "plan_c", "plan_d"]
+    assert [names[i] for i in plan_columns] == expected
     np.testing.assert_array_equal(out[plan_columns], 0.0)
 
 
@@ -94,7 +95,9 @@ def test_high_cardinality_column():
     assert out.min() >= 2 and out.max() < pre.embedding_cardinalities_[0]
 
 
-@pytest.mark.parametrize("spec", [["city", "plan"], [2, 3], [-3, -2], [False, False, True, True, False]])
+@pytest.mark.parametrize(
+    "spec", [["city", "plan"], [2, 3], [-3, -2], [False, False, True, True, False]]
+)
 def test_explicit_categorical_features(frame, spec):
     pre = TabularPreprocessor(categorical_features=spec).fit(frame.drop(columns=["member"]))
     np.testing.assert_array_equal(pre.categorical_mask_, [False, False, True, True, False])
