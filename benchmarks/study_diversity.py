@@ -167,18 +167,21 @@ def summary(path):
     groups = {}
     for row in rows:
         groups.setdefault((row["dataset"], row["config"]), []).append(row)
-    print(f"{'dataset':20s} {'config':28s} seeds  ensemble  members  gain%   single  ens<single  fit s")
-    for (name, label), runs in groups.items():
-        def mean(key):
-            values = [r[key] for r in runs if key in r]
-            return np.mean(values) if values else float("nan")
+    print(
+        f"{'dataset':20s} {'config':28s} seeds  ensemble  members  gain%   single  ens<single  fit s"
+    )
 
+    def mean(runs, key):
+        values = [r[key] for r in runs if key in r]
+        return np.mean(values) if values else float("nan")
+
+    for (name, label), runs in groups.items():
         beats = sum(r["ensemble"] < r["single"] for r in runs if "single" in r)
         n_single = sum("single" in r for r in runs)
         print(
-            f"{name:20s} {label:28s} {len(runs):5d}  {mean('ensemble'):8.4f} "
-            f"{mean('mean_member'):8.4f} {100 * mean('gain'):6.2f}  {mean('single'):7.4f}  "
-            f"{beats}/{n_single:<8d} {mean('fit_seconds'):6.1f}"
+            f"{name:20s} {label:28s} {len(runs):5d}  {mean(runs, 'ensemble'):8.4f} "
+            f"{mean(runs, 'mean_member'):8.4f} {100 * mean(runs, 'gain'):6.2f}  "
+            f"{mean(runs, 'single'):7.4f}  {beats}/{n_single:<8d} {mean(runs, 'fit_seconds'):6.1f}"
         )
 
 

@@ -130,16 +130,20 @@ def summary(path):
         groups.setdefault((row["table"], row["n_train"], row["schedule"]), []).append(row)
     print(f"{'table':24s} {'n':>5s} {'schedule':12s} fits constant  score(mean)  epochs  fit s")
     for (table, n, schedule), runs in sorted(groups.items()):
+        constant = sum(r["constant"] for r in runs)
+        score = np.mean([r["score"] for r in runs])
+        epochs = np.mean([r["n_iter"] for r in runs])
+        seconds = np.mean([r["fit_seconds"] for r in runs])
         print(
-            f"{table:24s} {n:5d} {schedule:12s} {len(runs):4d} {sum(r['constant'] for r in runs):8d}"
-            f"  {np.mean([r['score'] for r in runs]):10.4f}  {np.mean([r['n_iter'] for r in runs]):6.1f}"
-            f"  {np.mean([r['fit_seconds'] for r in runs]):5.1f}"
+            f"{table:24s} {n:5d} {schedule:12s} {len(runs):4d} {constant:8d}"
+            f"  {score:10.4f}  {epochs:6.1f}  {seconds:5.1f}"
         )
     by_schedule = {}
     for row in rows:
         by_schedule.setdefault(row["schedule"], []).append(row)
     for schedule, runs in by_schedule.items():
-        print(f"{schedule:12s} constant predictors: {sum(r['constant'] for r in runs)} of {len(runs)}")
+        constant = sum(r["constant"] for r in runs)
+        print(f"{schedule:12s} constant predictors: {constant} of {len(runs)}")
 
 
 def main():
