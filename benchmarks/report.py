@@ -1,6 +1,6 @@
 """Turn benchmark results (JSONL) into tables, checks and plots in doc/benchmarks.md.
 
-    python benchmarks/report.py                                  # benchmarks/results/benchmark.jsonl
+    python benchmarks/report.py                             # benchmarks/results/benchmark.jsonl
     python benchmarks/report.py --results a.jsonl b.jsonl        # several runs merged
 """
 
@@ -10,7 +10,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-
 from docsection import replace_section
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,7 +72,7 @@ def mean_ranks(table, models, metric, task_filter):
     from scipy.stats import rankdata
 
     ranks = defaultdict(list)
-    for dataset, by_model in table.items():
+    for by_model in table.values():
         present = [m for m in models if m in by_model and metric in by_model[m]]
         if not present or not task_filter(next(iter(by_model.values()))["task"]):
             continue
@@ -88,7 +87,7 @@ def mean_ranks(table, models, metric, task_filter):
 def normalised(table, models, metric, task_filter):
     """Per dataset (value - best) / (worst - best), averaged: 0 is best everywhere."""
     scores = defaultdict(list)
-    for dataset, by_model in table.items():
+    for by_model in table.values():
         present = [m for m in models if m in by_model and metric in by_model[m]]
         if len(present) < len(models) or not task_filter(by_model[present[0]]["task"]):
             continue
@@ -179,7 +178,7 @@ def checks(table, models):
         if "coverage90" in t.get("skens", {})
     ]
     lines.append(
-        f"- 90% intervals cover 85–95% of test points on every regression dataset ("
+        "- 90% intervals cover 85–95% of test points on every regression dataset ("
         + ", ".join(covs) + f"): {verdict(not outside)}"
     )
     return lines
@@ -214,11 +213,14 @@ def grid_table(table):
     ``table`` comes from the grid's own results file, so the default and the
     variants ran in one process under the same conditions (seeds, threads).
     """
-    variants = sorted({m for by_model in table.values() for m in by_model if m.startswith("skens[")})
+    variants = sorted(
+        {m for by_model in table.values() for m in by_model if m.startswith("skens[")}
+    )
     if not variants:
         return []
     lines = [
-        "| variant | datasets | mean Δ log loss / NLL vs default | better on | mean Δ RMSE (regression) | fit time vs default |",
+        "| variant | datasets | mean Δ log loss / NLL vs default | better on "
+        "| mean Δ RMSE (regression) | fit time vs default |",
         "|---|---|---|---|---|---|",
     ]
     for variant in variants:
@@ -237,7 +239,8 @@ def grid_table(table):
             continue
         rmse_text = f"{100 * np.mean(rmse):+.1f}%" if rmse else "-"
         lines.append(
-            f"| `{variant[6:-1]}` | {len(deltas)} | {np.mean(deltas):+.4f} | {better}/{len(deltas)} "
+            f"| `{variant[6:-1]}` | {len(deltas)} | {np.mean(deltas):+.4f} "
+            f"| {better}/{len(deltas)} "
             f"| {rmse_text} | {np.median(times):.2f}× |"
         )
     return lines
@@ -266,7 +269,9 @@ def plots(table, models, rows):
             continue
         fig, ax = plt.subplots(figsize=(7, 4.5))
         for m, score in norm.items():
-            times = [by[m]["fit_seconds"] for by in table.values() if m in by and flt(by[m]["task"])]
+            times = [
+                by[m]["fit_seconds"] for by in table.values() if m in by and flt(by[m]["task"])
+            ]
             ax.scatter(np.median(times), score, s=40)
             ax.annotate(LABELS.get(m, m), (np.median(times), score), fontsize=7,
                         xytext=(4, 2), textcoords="offset points")
@@ -292,9 +297,14 @@ def plots(table, models, rows):
         made.append(path)
 
     # Reliability diagrams on the largest classification dataset with stored probabilities.
-    candidates = [r for r in rows if r.get("status") == "ok" and "_proba_sample" in r and r["seed"] == 0]
-    datasets = sorted({r["dataset"] for r in candidates}, key=lambda d: -table[d]["skens"].get("n_test", 0)
-                      if "skens" in table[d] else 0)
+    candidates = [
+        r for r in rows if r.get("status") == "ok" and "_proba_sample" in r and r["seed"] == 0
+    ]
+
+    def size(d):
+        return -table[d]["skens"].get("n_test", 0) if "skens" in table[d] else 0
+
+    datasets = sorted({r["dataset"] for r in candidates}, key=size)
     if datasets:
         dataset = datasets[0]
         chosen = [m for m in ["skens", "skens_single", "hgb", "tabm"]

@@ -202,7 +202,9 @@ def run_one(dataset, model_name, seed, max_train_rows, max_test_rows):
 def worker(args):
     started = time.perf_counter()
     try:
-        result = run_one(args.dataset, args.model, args.seed, args.max_train_rows, args.max_test_rows)
+        result = run_one(
+            args.dataset, args.model, args.seed, args.max_train_rows, args.max_test_rows
+        )
         result["status"] = "ok"
     except Exception as exc:  # recorded, not fatal
         result = {
@@ -260,7 +262,9 @@ def drive(args):
                     proc = subprocess.run(
                         command, capture_output=True, text=True, timeout=args.timeout
                     )
-                    lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+                    lines = [
+                        line for line in proc.stdout.splitlines() if line.startswith("RESULT ")
+                    ]
                     if lines:
                         result = json.loads(lines[-1][len("RESULT "):])
                     else:

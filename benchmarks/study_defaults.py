@@ -9,7 +9,8 @@ width per feature and the number of frequencies of the periodic numeric
 embedding (study-only knobs; the defaults are 8 and 16).
 
     python benchmarks/study_defaults.py \\
-        --configs '{"vf0.2+periodic": {"validation_fraction": 0.2, "numeric_embedding": "periodic"}}' \\
+        --configs '{"vf0.2+periodic":
+                    {"validation_fraction": 0.2, "numeric_embedding": "periodic"}}' \\
         --datasets california_housing abalone --seeds 0 1 2 --max-train-rows 4000
 """
 

@@ -168,7 +168,8 @@ def summary(path):
     for row in rows:
         groups.setdefault((row["dataset"], row["config"]), []).append(row)
     print(
-        f"{'dataset':20s} {'config':28s} seeds  ensemble  members  gain%   single  ens<single  fit s"
+        f"{'dataset':20s} {'config':28s} seeds  ensemble  members  gain%   single  "
+        "ens<single  fit s"
     )
 
     def mean(runs, key):

@@ -125,9 +125,12 @@ def summarise(rows, study, settings):
                 tied = rankdata([round(means[s], 6) for s in settings])  # ties share a rank
                 for s, rank in zip(settings, tied):
                     ranks[s].append(rank)
-            cells = [f"**{means[s]:.4f}**" if s == order[0] else f"{means[s]:.4f}" for s in settings]
+            cells = [
+                f"**{means[s]:.4f}**" if s == order[0] else f"{means[s]:.4f}" for s in settings
+            ]
             lines.append(f"| {name} | {metric.replace('_', ' ')} | " + " | ".join(cells) + " |")
-    lines.append("| **mean rank** (log loss / NLL) | | " + " | ".join(f"{np.mean(ranks[s]):.2f}" for s in settings) + " |")
+    mean_ranks = " | ".join(f"{np.mean(ranks[s]):.2f}" for s in settings)
+    lines.append("| **mean rank** (log loss / NLL) | | " + mean_ranks + " |")
     return "\n".join(lines)
 
 
