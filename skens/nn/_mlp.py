@@ -57,7 +57,8 @@ class EnsembleMLP(nn.Module):
         members, or each member owns its own. Shared embeddings are one
         learned feature extractor under every member and make the members
         near-copies of one another; per-member embeddings keep them diverse
-        for a few percent more compute.
+        at the cost of one embedding per member (in the CPU speed benchmark
+        of ``doc/benchmarks.md``, about a third more training time).
     generator : torch.Generator, default=None
         Source of every random draw of the module: initial parameters and
         the seeds of its dropout masks. ``None`` uses torch's global
