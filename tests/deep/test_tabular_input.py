@@ -499,7 +499,18 @@ def _frames(draw):
     return frame
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# A two-row frame with one sample per class cannot be split stratified: the
+# estimator says so with a UserWarning and splits at random, as documented.
+@pytest.mark.filterwarnings(
+    "ignore:.*too few samples for a stratified validation split:UserWarning"
+)
+# derandomize: the same examples on every run, so CI does not depend on luck.
+@settings(
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(
     frame=_frames(), classify=st.booleans(), early_stopping=st.booleans(), seed=st.integers(0, 100)
 )
