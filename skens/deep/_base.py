@@ -226,8 +226,16 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         return torch.as_tensor(weight / weight.mean(axis=0, keepdims=True), dtype=torch.float32)
 
     def _predict_batch_size(self, hidden_layer_sizes):
-        width = max([*hidden_layer_sizes, len(getattr(self, "classes_", ())), 1])
-        return int(np.clip(_PREDICT_BUDGET // (self.n_members * width), 256, 65536))
+        """Rows per prediction batch: the widest per-member activation stays in budget.
+
+        Per-member periodic embeddings hold ``2 * n_frequencies`` values per
+        numeric feature and row (16 frequencies by default).
+        """
+        embedding = 0
+        if self.numeric_embedding == "periodic":
+            embedding = 2 * 16 * int((~self.preprocessor_.categorical_mask_).sum())
+        width = max([*hidden_layer_sizes, len(getattr(self, "classes_", ())), embedding, 1])
+        return int(np.clip(_PREDICT_BUDGET // (self.n_members * width), 64, 65536))
 
     def _seen_codes(self, X_train, train_weight):
         """Per embedded column, the codes trained on: ``(cardinality, n_weight_columns)`` masks.

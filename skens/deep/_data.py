@@ -131,19 +131,20 @@ class BatchIterator:
     def __iter__(self):
         n_samples = len(self.dataset)
         if not self.shuffle:
-            # In order (prediction, validation); a last batch of one row takes one
-            # row from the batch before it, so that no row is computed alone.
+            # In order (prediction, validation); a last batch of one row joins the
+            # batch before it, so that no row is computed alone.
             starts = list(range(0, n_samples, self.batch_size))
-            if len(starts) > 1 and n_samples - starts[-1] == 1 and self.batch_size > 1:
-                starts[-1] -= 1
+            if len(starts) > 1 and n_samples - starts[-1] == 1:
+                starts.pop()
             for start, stop in zip(starts, [*starts[1:], n_samples]):
                 yield self.dataset.batch(slice(start, stop))
             return
         X = self.dataset.X
         if self.n_members is not None:
-            # One permutation per member: argsort of independent uniforms.
-            keys = torch.rand(self.n_members, n_samples, generator=self.generator)
-            order = keys.argsort(dim=1).to(X.device)
+            # One permutation per member.
+            order = torch.stack(
+                [torch.randperm(n_samples, generator=self.generator) for _ in range(self.n_members)]
+            ).to(X.device)
             for start in range(0, n_samples, self.batch_size):
                 yield self.dataset.batch(order[:, start : start + self.batch_size])
             return

@@ -108,8 +108,9 @@ _TRAILING_PARAMETERS = """
         Seeds weight initialisation, dropout, shuffling, the validation split
         and bootstrap draws, all from generators the fit owns. With an int,
         two fits on the CPU give identical predictions, also when they run
-        concurrently in threads; torch's and numpy's global random states are
-        neither read nor changed.
+        concurrently in threads, and torch's and numpy's global random states
+        are neither read nor changed (``None`` draws the fit's seeds from
+        numpy's global generator).
 
     verbose : int, default=0
         ``> 0`` prints skorch's per-epoch table of losses and scores.

@@ -40,10 +40,19 @@ class EnsembleNet(NeuralNet):
 
     def initialize_module(self):
         kwargs = self.get_params_for("module")
-        if self.seed is not None:
+        if self.seed is not None and isinstance(self.module, type):
+            # Only a module built here can draw from the generator; an instance
+            # passed in keeps the parameters it has.
             kwargs["generator"] = torch.Generator().manual_seed(int(self.seed))
         self.module_ = self.initialized_instance(self.module, kwargs)
         return self
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        # skorch records len(X) as the batch size; member-specific batches are
+        # (n_members, batch, features), so record the rows, which weight the
+        # epoch's mean training loss.
+        if training and batch is not None and batch[0].dim() == 3:
+            self.history.record_batch("train_batch_size", batch[0].shape[1])
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         target, weight = y_true

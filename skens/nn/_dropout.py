@@ -33,6 +33,7 @@ class FastDropout(nn.Module):
     p : float, default=0.5
         Probability of zeroing each element, in [0, 1).
     generator : torch.Generator, default=None
+        A CPU generator (modules are built on the CPU, then moved).
         Seeds the module's own mask generators (one seed is drawn from it at
         construction); ``None`` draws masks from torch's global generator.
 

@@ -62,6 +62,7 @@ class PeriodicEmbedding(nn.Module):
         members or ``(n_members, batch, n_features)``, output
         ``(n_members, batch, out_features)``.
     generator : torch.Generator, default=None
+        A CPU generator (modules are built on the CPU, then moved).
         Source of the initial parameters; ``None`` uses torch's global generator.
 
     Attributes
@@ -178,6 +179,7 @@ class FeatureEmbedding(nn.Module):
         ``(n_members, batch, out_features)`` (real-valued columns passed
         through are the same for every member).
     generator : torch.Generator, default=None
+        A CPU generator (modules are built on the CPU, then moved).
         Source of the initial parameters; ``None`` uses torch's global generator.
 
     Attributes

@@ -39,6 +39,7 @@ class EnsembleLinear(nn.Module):
     bias : bool, default=True
         Whether each member has an additive bias.
     generator : torch.Generator, default=None
+        A CPU generator (modules are built on the CPU, then moved).
         Source of the initial weights; ``None`` uses torch's global generator.
 
     Attributes
@@ -85,6 +86,7 @@ class EnsembleLinear(nn.Module):
         Parameters
         ----------
         generator : torch.Generator, default=None
+            On the device of the parameters.
             Source of the draws; ``None`` uses torch's global generator.
         """
         _init_rsqrt_uniform_(self.weight, self.in_features, generator)
@@ -141,6 +143,7 @@ class BatchEnsembleLinear(nn.Module):
     bias : bool, default=True
         Whether each member has its own additive bias.
     generator : torch.Generator, default=None
+        A CPU generator (modules are built on the CPU, then moved).
         Source of the initial weights; ``None`` uses torch's global generator.
 
     Attributes
@@ -199,6 +202,7 @@ class BatchEnsembleLinear(nn.Module):
         Parameters
         ----------
         generator : torch.Generator, default=None
+            On the device of the parameters.
             Source of the draws; ``None`` uses torch's global generator.
         """
         _init_rsqrt_uniform_(self.weight, self.in_features, generator)

@@ -60,6 +60,7 @@ class EnsembleMLP(nn.Module):
         at the cost of one embedding per member (in the CPU speed benchmark
         of ``doc/benchmarks.md``, about a third more training time).
     generator : torch.Generator, default=None
+        A CPU generator (modules are built on the CPU, then moved).
         Source of every random draw of the module: initial parameters and
         the seeds of its dropout masks. ``None`` uses torch's global
         generator, as torch's own layers do.

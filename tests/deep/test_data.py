@@ -67,3 +67,32 @@ def test_seen_codes_are_counted_per_member_under_bootstrap():
     assert mask.tolist() == [[True, False], [False, True], [True, False], [False, False]]
     (mask,) = est._seen_codes(X, None)
     assert mask.tolist() == [[True], [True], [True], [False]]
+
+
+def test_member_batches_record_their_rows_as_the_batch_size():
+    # skorch records len(X) as a batch's size and weights the epoch's training
+    # loss by it: for (n_members, batch, features) batches that must be the rows.
+    from skens.deep._net import EnsembleNet
+    from skens.nn import EnsembleCriterion, EnsembleMLP
+
+    net = EnsembleNet(
+        module=EnsembleMLP, module__in_features=2, module__out_features=2, module__n_members=3,
+        criterion=EnsembleCriterion, criterion__kind="cross_entropy", seed=0,
+    ).initialize()
+    net.history.new_epoch()
+    for X in (torch.zeros(3, 16, 2), torch.zeros(12, 2)):
+        net.history.new_batch()
+        net.history.record_batch("train_batch_size", len(X))  # what skorch records
+        net.on_batch_end(net, batch=(X, None), training=True)
+    assert net.history[-1, "batches", :, "train_batch_size"] == [16, 12]
+
+
+def test_ensemble_net_keeps_a_module_instance():
+    from skens.deep._net import EnsembleNet
+    from skens.nn import EnsembleCriterion, EnsembleMLP
+
+    module = EnsembleMLP(3, 2, 2, hidden_layer_sizes=(4,))
+    net = EnsembleNet(
+        module=module, criterion=EnsembleCriterion, criterion__kind="cross_entropy", seed=0
+    ).initialize()
+    assert net.module_ is module
