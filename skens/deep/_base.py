@@ -249,11 +249,10 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
             return []
         codes = X_train[:, X_train.shape[1] - len(cardinalities) :].long()
         weight = torch.ones(len(codes), 1) if train_weight is None else train_weight
-        weight = weight.reshape(len(codes), -1)
+        trained = (weight.reshape(len(codes), -1) > 0).float()
         masks = []
         for i, c in enumerate(cardinalities):
-            trained = (weight > 0).float()
-            counts = torch.zeros(c, weight.shape[1]).index_add_(0, codes[:, i], trained)
+            counts = torch.zeros(c, trained.shape[1]).index_add_(0, codes[:, i], trained)
             masks.append((counts > 0).numpy())
         return masks
 
