@@ -1,7 +1,31 @@
-"""skens: scikit-learn compatible deep ensembles for tabular data."""
+"""skens: scikit-learn compatible deep ensembles for tabular data.
 
-from .deep import DeepEnsembleClassifier, DeepEnsembleRegressor
+``import skens`` (and ``skens.metrics``, ``skens.preprocessing``,
+``skens.utils``) does not import torch or skorch: the deep estimators are
+loaded on first access to ``skens.DeepEnsembleClassifier`` or
+``skens.DeepEnsembleRegressor``.
+"""
 
 __version__ = "0.1.0.dev0"
 
+# Public name -> submodule that defines it, imported on first access.
+_LAZY = {
+    "DeepEnsembleClassifier": "deep",
+    "DeepEnsembleRegressor": "deep",
+}
+
 __all__ = ["DeepEnsembleClassifier", "DeepEnsembleRegressor", "__version__"]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
