@@ -27,6 +27,7 @@ from numpydoc.validate import validate
 ROOT = Path(__file__).resolve().parents[1]
 PUBLIC_MODULES = [
     "skens",
+    "skens.base",
     "skens.exceptions",
     "skens.metrics",
     "skens.nn",

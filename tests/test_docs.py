@@ -9,6 +9,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PUBLIC_MODULES = [
     "skens",
+    "skens.base",
     "skens.metrics",
     "skens.nn",
     "skens.preprocessing",

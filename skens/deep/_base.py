@@ -61,16 +61,6 @@ def _effective_patience(patience, n_train, batch_size):
     return max(int(patience), int(np.ceil(_MIN_PATIENCE_STEPS / steps_per_epoch)))
 
 
-def _concat(batches, axis=0):
-    """Join per-batch results (arrays, tuples of arrays or Bunches) along ``axis``."""
-    first = batches[0]
-    if isinstance(first, dict):
-        return type(first)(**{k: np.concatenate([b[k] for b in batches], axis) for k in first})
-    if isinstance(first, tuple):
-        return tuple(np.concatenate(parts, axis) for parts in zip(*batches))
-    return np.concatenate(batches, axis)
-
-
 class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
     """Parameters, fitting and batched inference shared by the deep ensembles."""
 

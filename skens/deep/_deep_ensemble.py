@@ -4,16 +4,16 @@ import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import Bunch, check_array, column_or_1d, compute_sample_weight
+from sklearn.utils import check_array, column_or_1d, compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_consistent_length
 
-from ..metrics import entropy_decomposition, gaussian_variance_decomposition
+from ..base import EnsembleClassifierMixin, EnsembleRegressorMixin, _concat
 from ..nn import EnsembleMLP, GaussianEnsembleMLP
 from ..utils import check_sample_weight
 from ..utils._compat import StrOptions, _fit_context
 from ..utils._validation import is_missing
-from ._base import _BaseDeepEnsemble, _concat
+from ._base import _BaseDeepEnsemble
 
 __all__ = ["DeepEnsembleClassifier", "DeepEnsembleRegressor"]
 
@@ -206,7 +206,7 @@ def _docstring(doc):
     return doc
 
 
-class DeepEnsembleClassifier(ClassifierMixin, _BaseDeepEnsemble):
+class DeepEnsembleClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDeepEnsemble):
     """A deep ensemble of MLP classifiers, all members trained at once.
 
     ``n_members`` networks, differently initialised, live in one vectorized
@@ -382,76 +382,8 @@ class DeepEnsembleClassifier(ClassifierMixin, _BaseDeepEnsemble):
         for logits in self._raw_outputs(X):
             yield torch.softmax(logits.double(), dim=-1).numpy().transpose(1, 0, 2)
 
-    def predict_proba(self, X):
-        """Mean of the members' predicted class probabilities.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Columns follow ``classes_``; rows sum to one.
-        """
-        return _concat([proba.mean(axis=0) for proba in self._iter_member_proba(X)])
-
-    def predict(self, X):
-        """Class with the highest mean probability.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Labels from ``classes_``.
-        """
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
-
-    def predict_proba_members(self, X):
-        """Each member's predicted class probabilities.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_members, n_samples, n_classes)
-            Member axis first; ``proba.mean(axis=0)`` equals :meth:`predict_proba`.
-        """
-        return _concat(list(self._iter_member_proba(X)), axis=1)
-
-    def predict_uncertainty(self, X):
-        """Decompose the predictive entropy of each sample.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        uncertainty : Bunch
-            ``total`` (entropy of the mean prediction), ``aleatoric`` (mean of
-            the members' entropies) and ``epistemic`` (mutual information, the
-            members' disagreement), each an ndarray of shape (n_samples,) in
-            nats, with ``total == aleatoric + epistemic``. Computed by
-            :func:`skens.metrics.entropy_decomposition`.
-        """
-        parts = [entropy_decomposition(proba) for proba in self._iter_member_proba(X)]
-        return _concat(
-            [Bunch(total=p.total, aleatoric=p.aleatoric, epistemic=p.epistemic) for p in parts]
-        )
-
-
-class DeepEnsembleRegressor(RegressorMixin, _BaseDeepEnsemble):
+class DeepEnsembleRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseDeepEnsemble):
     """A deep ensemble of MLP regressors with Gaussian outputs, trained at once.
 
     Each of the ``n_members`` networks predicts a mean and a variance (with
@@ -647,84 +579,6 @@ class DeepEnsembleRegressor(RegressorMixin, _BaseDeepEnsemble):
                 mean = out.double().numpy().transpose(1, 0, 2)
                 var = np.broadcast_to(self.noise_variance_[:, None, :], mean.shape)
             yield mean * scale + loc, var
-
-    def _decompose(self, X):
-        """The mixture's mean and variance decomposition, batch by batch, joined."""
-        parts = [gaussian_variance_decomposition(m, v) for m, v in self._iter_member_gaussians(X)]
-        keys = ("mean", "total", "aleatoric", "epistemic")
-        return Bunch(**{key: self._squeeze(_concat([p[key] for p in parts])) for key in keys})
-
-    def _squeeze(self, array):
-        return array[..., 0] if self._y_ndim == 1 else array
-
-    def predict(self, X, return_std=False):
-        """Mean of the ensemble's predictive distribution, and optionally its std.
-
-        The prediction is the uniform mixture of the member Gaussians: its
-        mean is the average member mean; its variance the average member
-        variance plus the variance of the member means.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
-        return_std : bool, default=False
-            Also return the standard deviation of the predictive distribution.
-
-        Returns
-        -------
-        y_mean : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Predicted mean.
-        y_std : ndarray of the same shape
-            Predictive standard deviation; only when ``return_std=True``.
-        """
-        parts = self._decompose(X)
-        if not return_std:
-            return parts.mean
-        return parts.mean, np.sqrt(parts.total)
-
-    def predict_members(self, X, return_std=False):
-        """Each member's predicted mean, and optionally its std.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
-        return_std : bool, default=False
-            Also return each member's predicted standard deviation.
-
-        Returns
-        -------
-        y_mean : ndarray of shape (n_members, n_samples) or (n_members, n_samples, n_outputs)
-            Member axis first.
-        y_std : ndarray of the same shape
-            Only when ``return_std=True``. With ``loss='mse'`` this is each
-            member's residual standard deviation on held-out data.
-        """
-        means, variances = _concat(list(self._iter_member_gaussians(X)), axis=1)
-        if not return_std:
-            return self._squeeze(means)
-        return self._squeeze(means), self._squeeze(np.sqrt(variances))
-
-    def predict_uncertainty(self, X):
-        """Decompose the predictive variance of each sample.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input data.
-
-        Returns
-        -------
-        uncertainty : Bunch
-            ``total``, ``aleatoric`` (mean member variance) and ``epistemic``
-            (variance of the member means) variances, each of shape
-            (n_samples,) or (n_samples, n_outputs), with
-            ``total == aleatoric + epistemic``. Computed by
-            :func:`skens.metrics.gaussian_variance_decomposition`.
-        """
-        parts = self._decompose(X)
-        return Bunch(total=parts.total, aleatoric=parts.aleatoric, epistemic=parts.epistemic)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -36,6 +36,27 @@ def _entropy(proba):
     return entr(proba).sum(axis=-1)
 
 
+def _check_member_weights(weights, n_members):
+    """Non-negative member weights normalised to sum to one, or None (uniform)."""
+    if weights is None:
+        return None
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.shape != (n_members,):
+        raise ValueError(
+            f"weights must have shape (n_members,) = ({n_members},), got {weights.shape}."
+        )
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0) or weights.sum() <= 0:
+        raise ValueError("weights must be finite, non-negative and not all zero.")
+    return weights / weights.sum()
+
+
+def _member_average(values, weights):
+    """Mean over the member axis (axis 0), weighted when ``weights`` is given."""
+    if weights is None:
+        return values.mean(axis=0)
+    return np.tensordot(weights, values, axes=1)
+
+
 def predictive_entropy(member_proba):
     """Entropy of the members' mean predicted distribution (total uncertainty).
 
@@ -111,13 +132,16 @@ def mutual_information(member_proba):
     return entropy_decomposition(member_proba).epistemic
 
 
-def entropy_decomposition(member_proba):
+def entropy_decomposition(member_proba, weights=None):
     """Split predictive entropy into aleatoric and epistemic parts.
 
     Parameters
     ----------
     member_proba : array-like of shape (n_members, n_samples, n_classes)
         Class probabilities of each member.
+    weights : array-like of shape (n_members,), default=None
+        Member weights of a weighted mixture (normalised to sum to one);
+        ``None`` weighs the members equally.
 
     Returns
     -------
@@ -134,22 +158,26 @@ def entropy_decomposition(member_proba):
     >>> u = entropy_decomposition(p)
     >>> bool(np.allclose(u.total, u.aleatoric + u.epistemic))
     True
+    >>> float(entropy_decomposition(p, weights=[1, 0]).epistemic[0])
+    0.0
     """
     member_proba = _check_member_proba(member_proba)
-    total = _entropy(member_proba.mean(axis=0))
-    aleatoric = _entropy(member_proba).mean(axis=0)
+    weights = _check_member_weights(weights, len(member_proba))
+    total = _entropy(_member_average(member_proba, weights))
+    aleatoric = _member_average(_entropy(member_proba), weights)
     # Jensen's inequality makes the difference non-negative; clip rounding noise.
     epistemic = np.maximum(total - aleatoric, 0.0)
     return Bunch(total=aleatoric + epistemic, aleatoric=aleatoric, epistemic=epistemic)
 
 
-def gaussian_variance_decomposition(member_means, member_variances):
-    """Variance of a uniform mixture of Gaussians, split into its two sources.
+def gaussian_variance_decomposition(member_means, member_variances, weights=None):
+    """Variance of a mixture of Gaussians, split into its two sources.
 
-    The ensemble's predictive distribution is the uniform mixture of the
-    member Gaussians ``N(mu_m, sigma_m^2)``. Its variance is the mean member
-    variance (aleatoric: noise each member expects) plus the variance of the
-    member means (epistemic: disagreement between members).
+    The ensemble's predictive distribution is the mixture of the member
+    Gaussians ``N(mu_m, sigma_m^2)``, uniform unless ``weights`` are given.
+    Its variance is the mean member variance (aleatoric: noise each member
+    expects) plus the variance of the member means (epistemic: disagreement
+    between members).
 
     Parameters
     ----------
@@ -157,6 +185,9 @@ def gaussian_variance_decomposition(member_means, member_variances):
         Predicted mean of each member.
     member_variances : array-like of the same shape
         Predicted variance of each member (zeros for point predictions).
+    weights : array-like of shape (n_members,), default=None
+        Mixture weights (normalised to sum to one); ``None`` weighs the
+        members equally.
 
     Returns
     -------
@@ -184,10 +215,19 @@ def gaussian_variance_decomposition(member_means, member_variances):
         )
     if np.any(member_variances < 0):
         raise ValueError("member_variances must be non-negative.")
-    aleatoric = member_variances.mean(axis=0)
-    epistemic = member_means.var(axis=0)
+    weights = _check_member_weights(weights, len(member_means))
+    if weights is None:
+        mean, aleatoric, epistemic = (
+            member_means.mean(axis=0),
+            member_variances.mean(axis=0),
+            member_means.var(axis=0),
+        )
+    else:
+        mean = _member_average(member_means, weights)
+        aleatoric = _member_average(member_variances, weights)
+        epistemic = _member_average((member_means - mean) ** 2, weights)
     return Bunch(
-        mean=member_means.mean(axis=0),
+        mean=mean,
         total=aleatoric + epistemic,
         aleatoric=aleatoric,
         epistemic=epistemic,
