@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
 
-from ..nn import ACTIVATIONS, ENSEMBLE_TYPES, EnsembleCriterion
+from ..nn import ACTIVATIONS, ENSEMBLE_TYPES, EnsembleCriterion, PeriodicEmbedding
 from ..preprocessing import TabularPreprocessor, check_tabular_input
 from ..utils import resolve_device
 from ..utils._compat import Interval, StrOptions, _safe_indexing
@@ -219,11 +219,12 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         """Rows per prediction batch: the widest per-member activation stays in budget.
 
         Per-member periodic embeddings hold ``2 * n_frequencies`` values per
-        numeric feature and row (16 frequencies by default).
+        numeric feature and row.
         """
         embedding = 0
         if self.numeric_embedding == "periodic":
-            embedding = 2 * 16 * int((~self.preprocessor_.categorical_mask_).sum())
+            n_frequencies = PeriodicEmbedding.__init__.__kwdefaults__["n_frequencies"]
+            embedding = 2 * n_frequencies * int((~self.preprocessor_.categorical_mask_).sum())
         width = max([*hidden_layer_sizes, len(getattr(self, "classes_", ())), embedding, 1])
         return int(np.clip(_PREDICT_BUDGET // (self.n_members * width), 64, 65536))
 

@@ -217,7 +217,6 @@ class FeatureEmbedding(nn.Module):
             raise ValueError("embedding_dims must have one entry per cardinality.")
         self.n_numeric = int(n_numeric)
         self.n_members = None if n_members is None else int(n_members)
-        self.embedding_dims = [int(d) for d in embedding_dims]
         # N(0, 1) rows as nn.Embedding draws them, from ``generator``; with
         # n_members, one row holds every member's vector side by side.
         width = 1 if n_members is None else self.n_members
