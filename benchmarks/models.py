@@ -28,6 +28,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from skens import DeepEnsembleClassifier, DeepEnsembleRegressor
+from skens.ensemble import EnsembleSelectionClassifier, EnsembleSelectionRegressor
 
 __all__ = ["MODELS", "GRID", "build", "has_std"]
 
@@ -283,7 +284,15 @@ def _pytabkit(name):
     return factory
 
 
+def _selection(task, seed, categorical, **params):
+    """Ensemble selection over skens' default pool (deep ensemble, trees, linear, LightGBM, XGBoost)."""
+    Model = EnsembleSelectionRegressor if task == "regression" else EnsembleSelectionClassifier
+    return Model(random_state=seed, **params)
+
+
 MODELS = {
+    "selection": _selection,
+    "selection_simplex": lambda task, seed, cat: _selection(task, seed, cat, method="simplex"),
     "skens": _skens,
     "skens_single": lambda task, seed, cat: _skens(task, seed, cat, n_members=1),
     "hgb": _hgb,
@@ -327,4 +336,4 @@ def build(name, task, seed, categorical):
 
 def has_std(model):
     """Whether ``model.predict(X, return_std=True)`` works."""
-    return isinstance(model, DeepEnsembleRegressor)
+    return isinstance(model, (DeepEnsembleRegressor, EnsembleSelectionRegressor))

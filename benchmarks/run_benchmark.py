@@ -157,6 +157,33 @@ def member_metrics(model, X_test, y_test):
     return {}
 
 
+def selection_metrics(model, y_train):
+    """For ensemble selection: the weights, each member's held-out loss, and the time
+    the weight search alone takes (re-run on the stored out-of-fold predictions).
+
+    ``member_fit_seconds``: each member's fit time inside the selection (its
+    cross-validation fits plus its refit), measured in the same process.
+    """
+    if not hasattr(model, "pool_weights_"):
+        return {}
+    names = [str(n) for n in model.estimator_names_]
+    if hasattr(model, "oof_std_"):
+        outputs = list(zip(model.oof_predictions_, model.oof_std_))
+        target = np.asarray(y_train, dtype=np.float64)
+    else:
+        outputs = list(model.oof_predictions_)
+        target = model._label_encoder.transform(y_train)
+    start = time.perf_counter()
+    loss = model._make_loss(outputs, target)
+    model._select(loss, len(names))
+    return {
+        "pool_weights": dict(zip(names, model.pool_weights_.round(4).tolist())),
+        "member_oof_scores": dict(zip(names, model.member_scores_.round(5).tolist())),
+        "selection_seconds": time.perf_counter() - start,
+        "member_fit_seconds": dict(zip(names, model.member_fit_seconds_.round(3).tolist())),
+    }
+
+
 # ------------------------------------------------------------------- worker
 def run_one(dataset, model_name, seed, max_train_rows, max_test_rows):
     """Fit and score one model on one split; return a result dict."""
@@ -185,7 +212,9 @@ def run_one(dataset, model_name, seed, max_train_rows, max_test_rows):
     extra = {}
     if hasattr(model, "n_iter_"):
         extra["n_iter"] = int(model.n_iter_)
-    extra.update(member_metrics(model, X_test, y[test]))
+    if not hasattr(model, "pool_weights_"):
+        extra.update(member_metrics(model, X_test, y[test]))
+    extra.update(selection_metrics(model, y[train]))
     return {
         "dataset": dataset,
         "task": task,

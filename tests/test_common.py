@@ -31,8 +31,27 @@ EXPECTED_FAILED_CHECKS = {
 _DEFAULT_NETWORK_PARAMS = dict(n_members=2, max_epochs=30, random_state=0)
 
 
+def _small_pool(Estimator):
+    """A linear model and a tree (the deep member is tested in tests/ensemble/)."""
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+    if Estimator.__name__.endswith("Classifier"):
+        return [
+            ("linear", LogisticRegression()),
+            ("tree", DecisionTreeClassifier(max_depth=3, random_state=0)),
+        ]
+    return [("linear", Ridge()), ("tree", DecisionTreeRegressor(max_depth=3, random_state=0))]
+
+
 def _tested_estimators():
     for _, Estimator in all_estimators():
+        if "estimators" in Estimator().get_params():
+            # Ensembles of other models: a small pool (the default pool trains
+            # full-size members), with 3 folds.
+            yield Estimator(_small_pool(Estimator), cv=3)
+            yield Estimator(_small_pool(Estimator), method="simplex", cv=3)
+            continue
         for settings in (_FAST_PARAMS, _DEFAULT_NETWORK_PARAMS):
             params = {k: v for k, v in settings.items() if k in Estimator().get_params()}
             yield Estimator(**params)
@@ -54,4 +73,11 @@ def test_sklearn_compatible_estimator(estimator, check):
 
 def test_discovery_finds_the_estimators():
     names = [name for name, _ in all_estimators()]
-    assert {"DeepEnsembleClassifier", "DeepEnsembleRegressor"} <= set(names)
+    assert {
+        "DeepEnsembleClassifier",
+        "DeepEnsembleRegressor",
+        "EnsembleSelectionClassifier",
+        "EnsembleSelectionRegressor",
+        "TabularPreprocessor",
+        "TreeEncoder",
+    } <= set(names)

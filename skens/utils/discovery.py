@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, Transfo
 __all__ = ["all_estimators"]
 
 # Packages whose ``__all__`` make up the public estimator API.
-_PUBLIC_PACKAGES = ("skens", "skens.preprocessing")
+_PUBLIC_PACKAGES = ("skens", "skens.ensemble", "skens.preprocessing")
 
 _TYPE_MIXINS = {
     "classifier": ClassifierMixin,
@@ -34,7 +34,7 @@ def all_estimators(type_filter=None):
     --------
     >>> from skens.utils.discovery import all_estimators
     >>> [name for name, _ in all_estimators(type_filter="classifier")]
-    ['DeepEnsembleClassifier']
+    ['DeepEnsembleClassifier', 'EnsembleSelectionClassifier']
     """
     if type_filter is not None:
         kinds = [type_filter] if isinstance(type_filter, str) else list(type_filter)

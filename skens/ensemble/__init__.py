@@ -1,0 +1,18 @@
+"""Ensembles of heterogeneous members: deep ensembles, trees and linear models together.
+
+``import skens.ensemble`` does not import torch or skorch; the default pool
+loads the deep ensemble when it is built.
+"""
+
+from ._pool import default_pool
+from ._selection import EnsembleSelectionClassifier, EnsembleSelectionRegressor
+from ._weights import gem_weights, greedy_selection, simplex_weights
+
+__all__ = [
+    "EnsembleSelectionClassifier",
+    "EnsembleSelectionRegressor",
+    "default_pool",
+    "gem_weights",
+    "greedy_selection",
+    "simplex_weights",
+]
