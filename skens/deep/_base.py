@@ -1,8 +1,16 @@
-"""Shared machinery of the deep-ensemble estimators: parameters, data, the skorch net."""
+"""Shared machinery of the deep-ensemble estimators: parameters, data, hooks.
+
+The estimator logic (validation split, encodings, target transformation,
+member weights, schedule) lives here; the training runs in skorch, wired in
+``_backend.py`` from what the ``_get_*`` hooks return.
+"""
 
 import warnings
 from abc import ABCMeta, abstractmethod
+from dataclasses import dataclass
+from functools import cached_property
 from numbers import Integral, Real
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -11,14 +19,14 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import EarlyStopping
-from skorch.helper import predefined_split
 
 from ..nn import ACTIVATIONS, ENSEMBLE_TYPES, EnsembleCriterion, PeriodicEmbedding
 from ..preprocessing import TabularPreprocessor, check_tabular_input
 from ..utils import resolve_device
 from ..utils._compat import Interval, StrOptions, _safe_indexing
-from ._data import ArrayDataset, BatchIterator
-from ._net import EnsembleNet, FillUnseenEmbeddings, FiniteLossCheck, ValidationScore
+from ._backend import build_net
+from ._data import ArrayDataset
+from ._net import FillUnseenEmbeddings, FiniteLossCheck, ValidationScore
 
 # Rows per prediction batch are chosen so that one hidden activation,
 # (rows, n_members, width) in float32, stays near this many elements (8 MB),
@@ -34,6 +42,60 @@ _AUTO_STEPS_PER_EPOCH = 8
 _MIN_PATIENCE_STEPS = 100
 # Parameters that are adapters or biases: no weight decay on them.
 _NO_DECAY = ("*bias", "*.r", "*.s")
+
+
+class _Seeds(NamedTuple):
+    """The seeds of a fit, drawn in this order from its random state."""
+
+    torch: int
+    shuffle: int
+    split: int
+    preprocessing: int
+
+
+class _Schedule(NamedTuple):
+    """Mini-batch size and effective early-stopping patience (epochs)."""
+
+    batch_size: int
+    patience: int
+
+
+@dataclass(eq=False)
+class _FitData:
+    """The rows a fit trains and validates on (those of positive weight).
+
+    Attributes
+    ----------
+    X : tensor of shape (n_kept, n_features), float32
+        The encoded inputs, on the CPU.
+    y : ndarray of shape (n_kept,) or (n_kept, n_outputs)
+        The prepared targets (encoded labels, standardised values...).
+    sample_weight : ndarray of shape (n_kept,) or None
+        The sample weights.
+    train_idx, valid_idx : ndarray of int
+        The internal training and validation parts; ``valid_idx`` is
+        ``None`` without early stopping.
+    train_weight : tensor of shape (n_train, n_members) or (n_train, 1), or None
+        Training loss weights (bootstrap counts times sample weights).
+    valid_weight : tensor of shape (n_valid,) or None
+        Validation loss weights.
+    """
+
+    X: torch.Tensor
+    y: np.ndarray
+    sample_weight: np.ndarray | None
+    train_idx: np.ndarray
+    valid_idx: np.ndarray | None
+    train_weight: torch.Tensor | None
+    valid_weight: torch.Tensor | None
+
+    @property
+    def n_train(self):
+        return len(self.train_idx)
+
+    @cached_property
+    def X_train(self):
+        return self.X[self.train_idx]
 
 
 def _check_hidden_layer_sizes(hidden_layer_sizes):
@@ -130,17 +192,22 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         self.random_state = random_state
         self.verbose = verbose
 
-    # ----------------------------------------------------------- subclass hooks
-    @abstractmethod
-    def _module_params(self, n_features, hidden_layer_sizes):
-        """Return ``(module_class, params)`` for the torch module."""
+    # --------------------------------------------------------------- the hooks
+    # A deep ensemble kind overrides the smallest of these. ``_fit`` calls
+    # them in this order: _make_task, _split, _make_preprocessor,
+    # _prepare_target, _member_weights, _seen_codes, _schedule, then
+    # _make_net, which assembles _get_module, _get_criterion, _get_optimizer
+    # and _get_callbacks into the skorch net (skens/deep/_backend.py). The
+    # task of the fit is ``self._task`` from the start of ``_fit`` on.
 
     @abstractmethod
-    def _criterion_kind(self):
-        """Return the :class:`skens.nn.EnsembleCriterion` kind to train with."""
+    def _make_task(self):
+        """The :class:`skens.nn.EnsembleTask` to train: module, losses and score."""
 
-    # Kind of the validation score recorded each epoch ('accuracy' or 'r2').
-    _score_kind = None
+    @abstractmethod
+    def _n_task_outputs(self):
+        """Outputs of each member for the task: classes, or regression targets."""
+
     # Whether the internal validation split is stratified on y.
     _stratify = False
     # Whether each member trains on its own mini-batches (own shuffling order):
@@ -148,19 +215,91 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
     # (benchmarks/study_diversity.py, doc/benchmarks.md).
     _member_batches = True
 
+    def _make_preprocessor(self, random_state):
+        """The (unfitted) encoder of ``X``; its output must publish ``column_layout_``."""
+        return TabularPreprocessor(
+            categorical_features=self.categorical_features,
+            numeric_scaling=self.numeric_scaling,
+            random_state=random_state,
+        )
+
+    def _prepare_target(self, y, train_idx, sample_weight):
+        """Learn a target transformation on the training part and apply it."""
+        return y
+
+    def _get_module(self, n_features, hidden_layer_sizes):
+        """``(module_class, params)`` of the torch module, from the task."""
+        return self._task.module_spec(
+            n_features,
+            self._n_task_outputs(),
+            self.n_members,
+            **self._mlp_params(n_features, hidden_layer_sizes),
+        )
+
+    def _get_criterion(self):
+        """``(criterion_class, params)``: the task's training and validation losses."""
+        return EnsembleCriterion, {"task": self._task}
+
+    def _get_optimizer(self):
+        """``(optimizer_class, params)``; ``params`` may hold skorch's ``'param_groups'``.
+
+        Without ``'lr'`` in ``params``, the estimator's ``lr`` is used.
+        """
+        return torch.optim.AdamW, {
+            "lr": self.lr,
+            "weight_decay": self.weight_decay,
+            "param_groups": [(pattern, {"weight_decay": 0.0}) for pattern in _NO_DECAY],
+        }
+
+    def _get_callbacks(self, valid_dataset, patience, seen):
+        """The named skorch callbacks, run after skorch's own (in this order).
+
+        ``valid_dataset`` is ``None`` without early stopping; ``patience`` is
+        the effective patience in epochs; ``seen`` holds the masks of
+        :meth:`_seen_codes`.
+        """
+        callbacks = [("finite_loss", FiniteLossCheck())]
+        if valid_dataset is not None:
+            callbacks += [
+                ("valid_score", ValidationScore(self._task)),
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="valid_loss",
+                        patience=patience,
+                        threshold=1e-4,
+                        threshold_mode="abs",
+                        load_best=True,
+                    ),
+                ),
+            ]
+        if seen:
+            callbacks.append(("fill_unseen", FillUnseenEmbeddings(seen)))
+        return callbacks
+
+    # ---------------------------------------------------------- column layout
+    def _column_layout(self, n_features):
+        """The preprocessor's :class:`~skens.preprocessing.ColumnLayout`, checked."""
+        layout = self.preprocessor_.column_layout_
+        if layout.n_columns != n_features:
+            raise ValueError(
+                f"{type(self).__name__}: the preprocessor's column_layout_ describes "
+                f"{layout.n_columns} columns, but its output has {n_features}; the network "
+                "relies on the layout to find the numeric columns (first) and the "
+                "category codes (last)."
+            )
+        return layout
+
     def _mlp_params(self, n_features, hidden_layer_sizes):
-        """Module parameters shared by the classifier and the regressor."""
+        """Keyword arguments of the ensemble MLP, besides its sizes."""
+        layout = self._column_layout(n_features)
         return dict(
-            in_features=n_features,
-            n_members=self.n_members,
             hidden_layer_sizes=hidden_layer_sizes,
             activation=self.activation,
             dropout=self.dropout,
             ensemble_type=self.ensemble_type,
-            categorical_cardinalities=list(self.preprocessor_.embedding_cardinalities_),
-            n_periodic=int((~self.preprocessor_.categorical_mask_).sum())
-            if self.numeric_embedding == "periodic"
-            else 0,
+            categorical_cardinalities=layout.code_cardinalities,
+            n_periodic=layout.n_numeric if self.numeric_embedding == "periodic" else 0,
         )
 
     # ----------------------------------------------------------------- fitting
@@ -224,7 +363,7 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         embedding = 0
         if self.numeric_embedding == "periodic":
             n_frequencies = PeriodicEmbedding.__init__.__kwdefaults__["n_frequencies"]
-            embedding = 2 * n_frequencies * int((~self.preprocessor_.categorical_mask_).sum())
+            embedding = 2 * n_frequencies * self.preprocessor_.column_layout_.n_numeric
         width = max([*hidden_layer_sizes, len(getattr(self, "classes_", ())), embedding, 1])
         return int(np.clip(_PREDICT_BUDGET // (self.n_members * width), 64, 65536))
 
@@ -235,139 +374,129 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         that member holds it (bootstrap counts leave rows out of a member);
         with one weight column for all members, the mask has one column.
         """
-        cardinalities = self.preprocessor_.embedding_cardinalities_
-        if not cardinalities:
+        layout = self.preprocessor_.column_layout_
+        if not layout.n_codes:
             return []
-        codes = X_train[:, X_train.shape[1] - len(cardinalities) :].long()
+        codes = X_train[:, layout.codes].long()
         weight = torch.ones(len(codes), 1) if train_weight is None else train_weight
         trained = (weight.reshape(len(codes), -1) > 0).float()
         masks = []
-        for i, c in enumerate(cardinalities):
+        for i, c in enumerate(layout.code_cardinalities):
             counts = torch.zeros(c, trained.shape[1]).index_add_(0, codes[:, i], trained)
             masks.append((counts > 0).numpy())
         return masks
 
-    def _make_net(
-        self, n_features, hidden_layer_sizes, schedule, valid_dataset, seeds, seen
-    ):
-        """The skorch net.
+    def _schedule(self, n_train):
+        """Batch size and effective patience (epochs) for ``n_train`` training rows."""
+        batch_size = _auto_batch_size(n_train) if self.batch_size == "auto" else self.batch_size
+        return _Schedule(batch_size, _effective_patience(self.patience, n_train, batch_size))
 
-        ``schedule`` is (batch size, patience); ``seeds`` is (module seed, shuffling seed).
+    def _make_net(self, n_features, hidden_layer_sizes, schedule, valid_dataset, seeds, seen):
+        """The skorch net, assembled from the hooks.
+
+        ``schedule`` is a :class:`_Schedule`, ``seeds`` a :class:`_Seeds`.
         """
-        batch_size, patience = schedule
-        seed, shuffle_seed = seeds
-        module, module_params = self._module_params(n_features, hidden_layer_sizes)
-        callbacks = [("finite_loss", FiniteLossCheck())]
-        if valid_dataset is not None:
-            callbacks += [
-                ("valid_score", ValidationScore(self._score_kind)),
-                (
-                    "early_stopping",
-                    EarlyStopping(
-                        monitor="valid_loss",
-                        patience=patience,
-                        threshold=1e-4,
-                        threshold_mode="abs",
-                        load_best=True,
-                    ),
-                ),
-            ]
-        if seen:
-            callbacks.append(("fill_unseen", FillUnseenEmbeddings(seen)))
-        return EnsembleNet(
-            module=module,
-            **{f"module__{key}": value for key, value in module_params.items()},
-            criterion=EnsembleCriterion,
-            criterion__kind=self._criterion_kind(),
-            optimizer=torch.optim.AdamW,
-            lr=self.lr,
-            optimizer__weight_decay=self.weight_decay,
-            optimizer__param_groups=[(pattern, {"weight_decay": 0.0}) for pattern in _NO_DECAY],
+        optimizer, optimizer_params = self._get_optimizer()
+        return build_net(
+            module=self._get_module(n_features, hidden_layer_sizes),
+            criterion=self._get_criterion(),
+            optimizer=(optimizer, {"lr": self.lr, **optimizer_params}),
+            callbacks=self._get_callbacks(valid_dataset, schedule.patience, seen),
             max_epochs=self.max_epochs,
-            batch_size=batch_size,
-            dataset=ArrayDataset,
-            iterator_train=BatchIterator,
-            iterator_train__shuffle=True,
-            iterator_train__seed=shuffle_seed,
-            iterator_train__n_members=self.n_members if self._member_batches else None,
-            iterator_valid=BatchIterator,
-            iterator_valid__batch_size=self._predict_batch_size(hidden_layer_sizes),
-            train_split=None if valid_dataset is None else predefined_split(valid_dataset),
-            callbacks=callbacks,
+            batch_size=schedule.batch_size,
+            valid_dataset=valid_dataset,
+            predict_batch_size=self._predict_batch_size(hidden_layer_sizes),
+            member_batches=self.n_members if self._member_batches else None,
+            shuffle_seed=seeds.shuffle,
+            seed=seeds.torch,
             device=self.device_,
             verbose=self.verbose,
-            seed=seed,
         )
 
     def _reset(self):
         """Forget a previous fit, so that a failed refit leaves an unfitted estimator."""
         self.__dict__.pop("net_", None)
 
-    def _prepare_target(self, y, train_idx, sample_weight):
-        """Hook: learn a target transformation on the training part and apply it."""
-        return y
+    def _prepare_data(self, X, y, sample_weight, seeds, rng):
+        """Drop zero-weight rows, split, learn the encodings, draw the member weights.
 
-    def _fit(self, X, y, sample_weight=None):
-        """Train on checked ``X``, encoded ``y`` and checked ``sample_weight``.
-
-        Rows of zero weight are left out, as if absent. The preprocessing (and
-        the subclass's target transformation) is learned on the internal
-        training part only, never on the validation rows. Returns the encoded
-        inputs actually trained on, their prepared targets and weights, and
-        the indices of the internal training and validation parts.
+        The preprocessing (and the target transformation) is learned on the
+        internal training part only, never on the validation rows.
         """
-        hidden_layer_sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
-        self.device_ = resolve_device(self.device)
-        rng = check_random_state(self.random_state)
-        seeds = rng.randint(np.iinfo(np.int32).max, size=4)
-        torch_seed, shuffle_seed, split_seed, preprocessing_seed = (int(s) for s in seeds)
-
         if sample_weight is not None and not np.all(sample_weight > 0):
             kept = np.flatnonzero(sample_weight > 0)
             X, y, sample_weight = _safe_indexing(X, kept), y[kept], sample_weight[kept]
-        train_idx, valid_idx = self._split(y, split_seed)
-        self.preprocessor_ = TabularPreprocessor(
-            categorical_features=self.categorical_features,
-            numeric_scaling=self.numeric_scaling,
-            random_state=preprocessing_seed,
-        ).set_output(transform="default").fit(_safe_indexing(X, train_idx))
+        train_idx, valid_idx = self._split(y, seeds.split)
+        self.preprocessor_ = (
+            self._make_preprocessor(seeds.preprocessing)
+            .set_output(transform="default")
+            .fit(_safe_indexing(X, train_idx))
+        )
         y = self._prepare_target(y, train_idx, sample_weight)
-        X_all = torch.as_tensor(self.preprocessor_.transform(X), dtype=torch.float32)
-        y_all = torch.as_tensor(y)
+        X_encoded = torch.as_tensor(self.preprocessor_.transform(X), dtype=torch.float32)
+        self._column_layout(X_encoded.shape[1])
+        train_weight = self._member_weights(
+            len(train_idx), None if sample_weight is None else sample_weight[train_idx], rng
+        )
+        valid_weight = None
+        if valid_idx is not None and sample_weight is not None:
+            valid_weight = sample_weight[valid_idx] / sample_weight[valid_idx].mean()
+            valid_weight = torch.as_tensor(valid_weight, dtype=torch.float32)
+        return _FitData(
+            X_encoded, y, sample_weight, train_idx, valid_idx, train_weight, valid_weight
+        )
+
+    def _make_datasets(self, data):
+        """The training and validation datasets (``None`` without one), on the device."""
 
         def on_device(tensor):
             return None if tensor is None else tensor.to(self.device_)
 
-        train_weight = self._member_weights(
-            len(train_idx), None if sample_weight is None else sample_weight[train_idx], rng
-        )
-        X_train = X_all[train_idx]
-        seen = self._seen_codes(X_train, train_weight)
+        y = torch.as_tensor(data.y)
         train = ArrayDataset(
-            on_device(X_train), on_device(y_all[train_idx]), on_device(train_weight)
+            on_device(data.X_train), on_device(y[data.train_idx]), on_device(data.train_weight)
         )
-        valid = None
-        if valid_idx is not None:
-            valid_weight = None
-            if sample_weight is not None:
-                valid_weight = sample_weight[valid_idx] / sample_weight[valid_idx].mean()
-                valid_weight = torch.as_tensor(valid_weight, dtype=torch.float32)
-            valid = ArrayDataset(
-                on_device(X_all[valid_idx]), on_device(y_all[valid_idx]), on_device(valid_weight)
-            )
-        n_train = len(train_idx)
-        batch_size = _auto_batch_size(n_train) if self.batch_size == "auto" else self.batch_size
-        schedule = (batch_size, _effective_patience(self.patience, n_train, batch_size))
-        net = self._make_net(
-            X_all.shape[1], hidden_layer_sizes, schedule, valid, (torch_seed, shuffle_seed), seen
+        if data.valid_idx is None:
+            return train, None
+        valid = ArrayDataset(
+            on_device(data.X[data.valid_idx]),
+            on_device(y[data.valid_idx]),
+            on_device(data.valid_weight),
         )
+        return train, valid
+
+    def _fit(self, X, y, sample_weight=None):
+        """Train on checked ``X``, encoded ``y`` and checked ``sample_weight``.
+
+        Rows of zero weight are left out, as if absent. Returns the
+        :class:`_FitData` trained on: encoded inputs, prepared targets and
+        weights, and the internal training and validation parts.
+        """
+        hidden_layer_sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
+        self.device_ = resolve_device(self.device)
+        rng = check_random_state(self.random_state)
         # Every random draw comes from generators this fit owns (the module's,
         # the batch iterator's, ``rng``): nothing global is read or moved.
+        # The order of the draws from ``rng`` (these seeds, then the bootstrap
+        # counts) is part of the results.
+        seeds = _Seeds(*(int(s) for s in rng.randint(np.iinfo(np.int32).max, size=4)))
+        self._task = self._make_task()
+        data = self._prepare_data(X, y, sample_weight, seeds, rng)
+        seen = self._seen_codes(data.X_train, data.train_weight)
+        train, valid = self._make_datasets(data)
+        net = self._make_net(
+            data.X.shape[1],
+            hidden_layer_sizes,
+            self._schedule(data.n_train),
+            valid,
+            seeds,
+            seen,
+        )
         net.fit(train, y=None)
         self._record_history(net)
         net.trim_for_prediction()
         self.net_ = net
-        return X_all, y, sample_weight, train_idx, valid_idx
+        return data
 
     def _record_history(self, net):
         history = net.history

@@ -9,7 +9,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_consistent_length
 
 from ..base import EnsembleClassifierMixin, EnsembleRegressorMixin, _concat
-from ..nn import EnsembleMLP, GaussianEnsembleMLP
+from ..nn import ClassificationTask, GaussianRegressionTask, SquaredErrorRegressionTask
 from ..utils import check_sample_weight
 from ..utils._compat import StrOptions, _fit_context
 from ..utils._validation import is_missing
@@ -278,7 +278,6 @@ class DeepEnsembleClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDeep
         **_BaseDeepEnsemble._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
-    _score_kind = "accuracy"
     _stratify = True
 
     def __init__(
@@ -328,12 +327,11 @@ class DeepEnsembleClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDeep
         )
         self.class_weight = class_weight
 
-    def _module_params(self, n_features, hidden_layer_sizes):
-        params = self._mlp_params(n_features, hidden_layer_sizes)
-        return EnsembleMLP, dict(params, out_features=len(self.classes_))
+    def _make_task(self):
+        return ClassificationTask()
 
-    def _criterion_kind(self):
-        return "cross_entropy"
+    def _n_task_outputs(self):
+        return len(self.classes_)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -456,7 +454,6 @@ class DeepEnsembleRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseDeepEns
         **_BaseDeepEnsemble._parameter_constraints,
         "loss": [StrOptions({"gaussian_nll", "mse"})],
     }
-    _score_kind = "r2"
 
     def __init__(
         self,
@@ -505,14 +502,13 @@ class DeepEnsembleRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseDeepEns
         )
         self.loss = loss
 
-    def _module_params(self, n_features, hidden_layer_sizes):
-        params = self._mlp_params(n_features, hidden_layer_sizes)
+    def _make_task(self):
         if self.loss == "gaussian_nll":
-            return GaussianEnsembleMLP, dict(params, n_outputs=self.n_outputs_)
-        return EnsembleMLP, dict(params, out_features=self.n_outputs_)
+            return GaussianRegressionTask()
+        return SquaredErrorRegressionTask()
 
-    def _criterion_kind(self):
-        return self.loss
+    def _n_task_outputs(self):
+        return self.n_outputs_
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -542,16 +538,14 @@ class DeepEnsembleRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseDeepEns
         self._y_ndim = y.ndim
         y_2d = y.reshape(len(y), -1)
         self.n_outputs_ = y_2d.shape[1]
-        X_encoded, y_scaled, sample_weight, train_idx, valid_idx = self._fit(
-            X, y_2d, sample_weight
-        )
+        data = self._fit(X, y_2d, sample_weight)
         self.noise_variance_ = None
-        if self.loss == "mse":
-            held_out = train_idx if valid_idx is None else valid_idx
+        if not self._task.predicts_variance:
+            held_out = data.train_idx if data.valid_idx is None else data.valid_idx
             self.noise_variance_ = self._residual_variance(
-                X_encoded[held_out],
-                y_scaled[held_out],
-                None if sample_weight is None else sample_weight[held_out],
+                data.X[held_out],
+                data.y[held_out],
+                None if data.sample_weight is None else data.sample_weight[held_out],
             )
         return self
 
@@ -572,7 +566,7 @@ class DeepEnsembleRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseDeepEns
         X = self._validate_X_predict(X)
         loc, scale = self.target_scaler_.mean_, self.target_scaler_.scale_
         for out in self._raw_outputs(X):
-            if self.loss == "gaussian_nll":
+            if self._task.predicts_variance:
                 mean, var = (t.double().numpy().transpose(1, 0, 2) for t in out)
                 var = var * scale**2
             else:

@@ -78,26 +78,22 @@ class FiniteLossCheck(Callback):
                 )
 
 
-def _ensemble_point_prediction(y_pred, kind):
-    if kind == "accuracy":
-        return torch.softmax(y_pred, dim=-1).mean(dim=1).argmax(dim=-1)
-    mean = y_pred[0] if isinstance(y_pred, (tuple, list)) else y_pred
-    return mean.mean(dim=1)
-
-
 class ValidationScore(Callback):
-    """Record the ensemble's accuracy or R² on the validation split each epoch.
+    """Record the ensemble's score (accuracy, R²...) on the validation split each epoch.
 
     Reuses the validation forward passes skorch already ran; the score goes to
     the history under ``'valid_score'``.
 
     Parameters
     ----------
-    kind : {'accuracy', 'r2'}
+    task : skens.nn.EnsembleTask
+        Forms the ensemble's point predictions
+        (:meth:`~skens.nn.EnsembleTask.point_prediction`) and scores them
+        (:meth:`~skens.nn.EnsembleTask.score`).
     """
 
-    def __init__(self, kind):
-        self.kind = kind
+    def __init__(self, task):
+        self.task = task
 
     def on_epoch_begin(self, net, **kwargs):
         self.batches_ = []
@@ -106,7 +102,7 @@ class ValidationScore(Callback):
         if training:
             return
         _, (target, weight) = batch
-        prediction = _ensemble_point_prediction(y_pred, self.kind)
+        prediction = self.task.point_prediction(y_pred)
         self.batches_.append((prediction, target, weight))
 
     def on_epoch_end(self, net, dataset_valid=None, **kwargs):
@@ -116,20 +112,7 @@ class ValidationScore(Callback):
             None if parts[0] is None else torch.cat(parts) for parts in zip(*self.batches_)
         )
         self.batches_ = []
-        net.history.record("valid_score", self._score(prediction, target, weight))
-
-    def _score(self, prediction, target, weight):
-        if weight is None:
-            weight = torch.ones(len(target), device=target.device)
-        weight = weight / weight.sum().clamp_min(1e-12)
-        if self.kind == "accuracy":
-            return float((weight * (prediction == target)).sum())
-        weight = weight.unsqueeze(-1)
-        mean = (weight * target).sum(dim=0)
-        ss_tot = (weight * (target - mean) ** 2).sum(dim=0)
-        ss_res = (weight * (target - prediction) ** 2).sum(dim=0)
-        r2 = torch.where(ss_tot > 0, 1 - ss_res / ss_tot.clamp_min(1e-12), torch.zeros_like(ss_tot))
-        return float(r2.mean())
+        net.history.record("valid_score", self.task.score(prediction, target, weight))
 
 
 class FillUnseenEmbeddings(Callback):

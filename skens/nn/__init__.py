@@ -18,19 +18,29 @@ from ._losses import (
     mixture_gaussian_nll,
 )
 from ._mlp import ACTIVATIONS, ENSEMBLE_TYPES, EnsembleMLP, GaussianEnsembleMLP
+from ._tasks import (
+    ClassificationTask,
+    EnsembleTask,
+    GaussianRegressionTask,
+    SquaredErrorRegressionTask,
+)
 
 __all__ = [
     "ACTIVATIONS",
     "ENSEMBLE_TYPES",
     "BatchEnsembleLinear",
+    "ClassificationTask",
     "EnsembleCriterion",
     "EnsembleLinear",
     "EnsembleMLP",
+    "EnsembleTask",
     "FastDropout",
     "FeatureEmbedding",
     "GaussianEnsembleMLP",
     "GaussianHead",
+    "GaussianRegressionTask",
     "PeriodicEmbedding",
+    "SquaredErrorRegressionTask",
     "embedding_dimension",
     "ensemble_log_loss",
     "ensemble_squared_error",

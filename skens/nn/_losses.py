@@ -269,45 +269,70 @@ class EnsembleCriterion(torch.nn.Module):
     """Pair a member-averaged training loss with the ensemble's validation loss.
 
     Calling the criterion gives the training loss (mean of the members'
-    losses); :meth:`ensemble_loss` gives the loss of the aggregated
-    prediction, used for validation and early stopping.
+    losses, :meth:`EnsembleTask.member_loss`); :meth:`ensemble_loss` gives
+    the loss of the aggregated prediction (:meth:`EnsembleTask.ensemble_loss`),
+    used for validation and early stopping.
 
     Parameters
     ----------
-    kind : {'cross_entropy', 'gaussian_nll', 'mse'}
-        ``'cross_entropy'`` expects logits ``(batch, n_members, n_classes)``;
-        ``'gaussian_nll'`` a ``(mean, variance)`` pair and ``'mse'`` a mean,
-        each ``(batch, n_members, n_outputs)``.
+    task : EnsembleTask or {'cross_entropy', 'gaussian_nll', 'mse'}
+        The task whose losses to use. The strings name the built-in tasks:
+        ``'cross_entropy'`` a :class:`ClassificationTask` (logits
+        ``(batch, n_members, n_classes)``), ``'gaussian_nll'`` a
+        :class:`GaussianRegressionTask` (a ``(mean, variance)`` pair) and
+        ``'mse'`` a :class:`SquaredErrorRegressionTask` (a mean), each
+        ``(batch, n_members, n_outputs)``.
+
+    Attributes
+    ----------
+    task : EnsembleTask
+        The task.
+    kind : str or None
+        The task's ``loss_name`` (``'cross_entropy'``, ``'gaussian_nll'``
+        or ``'mse'`` for the built-in tasks).
 
     Examples
     --------
     >>> import torch
-    >>> from skens.nn import EnsembleCriterion
-    >>> criterion = EnsembleCriterion("cross_entropy")
+    >>> from skens.nn import ClassificationTask, EnsembleCriterion
+    >>> criterion = EnsembleCriterion(ClassificationTask())
     >>> logits, target = torch.zeros(4, 3, 2), torch.tensor([0, 1, 0, 1])
     >>> train_loss = criterion(logits, target)
     >>> valid_loss = criterion.ensemble_loss(logits, target)
     >>> round(train_loss.item(), 4), round(valid_loss.item(), 4)
     (0.6931, 0.6931)
+    >>> EnsembleCriterion("cross_entropy")
+    EnsembleCriterion(task=ClassificationTask())
     """
 
-    _losses = {
-        "cross_entropy": (member_cross_entropy, ensemble_log_loss),
-        "gaussian_nll": (member_gaussian_nll, mixture_gaussian_nll),
-        "mse": (member_squared_error, ensemble_squared_error),
-    }
-
-    def __init__(self, kind):
+    def __init__(self, task):
         super().__init__()
-        if kind not in self._losses:
-            raise ValueError(f"kind must be one of {sorted(self._losses)}, got {kind!r}.")
-        self.kind = kind
+        from ._tasks import _TASKS_BY_LOSS, EnsembleTask
 
-    def _call(self, fn, y_pred, target, weight):
-        if self.kind == "gaussian_nll":
-            mean, var = y_pred
-            return fn(mean, var, target, weight)
-        return fn(y_pred, target, weight)
+        if isinstance(task, str):
+            if task not in _TASKS_BY_LOSS:
+                raise ValueError(
+                    f"kind must be one of {sorted(_TASKS_BY_LOSS)}, got {task!r}."
+                )
+            task = _TASKS_BY_LOSS[task]()
+        elif not isinstance(task, EnsembleTask):
+            raise TypeError(
+                "task must be an EnsembleTask or one of 'cross_entropy', 'gaussian_nll', "
+                f"'mse', got {task!r}."
+            )
+        self.task = task
+
+    @property
+    def kind(self):
+        """The task's loss name, as the string form of ``task`` gives it.
+
+        Returns
+        -------
+        kind : str or None
+            ``'cross_entropy'``, ``'gaussian_nll'``, ``'mse'``, or the
+            ``loss_name`` of a custom task.
+        """
+        return self.task.loss_name
 
     def forward(self, y_pred, target, weight=None):
         """Mean of the members' losses, the training loss.
@@ -316,12 +341,12 @@ class EnsembleCriterion(torch.nn.Module):
         ----------
         y_pred : tensor or tuple of (tensor, tensor)
             The members' predictions: logits ``(batch, n_members, n_classes)``
-            for ``'cross_entropy'``, a ``(mean, variance)`` pair of
-            ``(batch, n_members, n_outputs)`` tensors for ``'gaussian_nll'``,
-            and a mean ``(batch, n_members, n_outputs)`` for ``'mse'``.
+            for classification, a ``(mean, variance)`` pair of
+            ``(batch, n_members, n_outputs)`` tensors for Gaussian regression,
+            and a mean ``(batch, n_members, n_outputs)`` for squared error.
         target : tensor
             Class indices ``(batch,)`` or ``(batch, n_members)`` for
-            ``'cross_entropy'``; regression targets ``(batch, n_outputs)`` or
+            classification; regression targets ``(batch, n_outputs)`` or
             ``(batch, n_members, n_outputs)`` otherwise. A member axis gives
             each member its own rows.
         weight : tensor of shape (batch, n_members), optional
@@ -332,7 +357,7 @@ class EnsembleCriterion(torch.nn.Module):
         loss : tensor of shape ()
             The mean of the members' losses.
         """
-        return self._call(self._losses[self.kind][0], y_pred, target, weight)
+        return self.task.member_loss(y_pred, target, weight)
 
     def ensemble_loss(self, y_pred, target, weight=None):
         """Loss of the ensemble's prediction, the validation loss.
@@ -342,7 +367,7 @@ class EnsembleCriterion(torch.nn.Module):
         y_pred : tensor or tuple of (tensor, tensor)
             The members' predictions, as for :meth:`forward`.
         target : tensor
-            Class indices ``(batch,)`` for ``'cross_entropy'``; regression
+            Class indices ``(batch,)`` for classification; regression
             targets ``(batch, n_outputs)`` otherwise.
         weight : tensor of shape (batch,), optional
             Loss weights, normalised to mean 1 over the data set by the caller.
@@ -354,7 +379,7 @@ class EnsembleCriterion(torch.nn.Module):
             probabilities, NLL of the Gaussian mixture, or squared error of
             the averaged mean.
         """
-        return self._call(self._losses[self.kind][1], y_pred, target, weight)
+        return self.task.ensemble_loss(y_pred, target, weight)
 
     def extra_repr(self):
-        return f"kind={self.kind!r}"
+        return f"task={self.task!r}"

@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils._compat import Interval, StrOptions, _fit_context, validate_data
 from ..utils._validation import is_missing
+from ._layout import ColumnLayout
 
 __all__ = ["TabularPreprocessor", "check_tabular_input"]
 
@@ -119,7 +120,9 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
     codes for learned embeddings — ``0`` for a missing value, ``1`` for a
     category never seen in training, ``2...`` for the training categories —
     or, with few categories, one-hot columns. The output is one float matrix
-    laid out as ``[numeric | missing indicators | one-hot | codes]``.
+    laid out as ``[numeric | missing indicators | one-hot | codes]``, a
+    layout published as ``column_layout_``: numeric columns come first, in
+    input order, and the integer codes last.
 
     The deep-ensemble estimators use it internally; it is also a regular
     scikit-learn transformer (``get_feature_names_out``, ``set_output``).
@@ -179,6 +182,14 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         Number of codes (categories + missing + unknown) of each trailing
         code column, in output order.
 
+    column_layout_ : ColumnLayout
+        Sizes of the output's blocks, in column order: ``n_numeric`` scaled
+        numeric columns (one per numeric input column), ``n_indicators``
+        missing indicators, ``n_onehot`` one-hot columns, and the trailing
+        code columns with their ``code_cardinalities`` (equal to
+        ``embedding_cardinalities_``). A network may rely on it: it is the
+        contract between this encoding and the deep estimators.
+
     See Also
     --------
     sklearn.compose.ColumnTransformer : Compose your own preprocessing.
@@ -196,6 +207,8 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
     ['age', 'age_missing', 'city_code']
     >>> pre.embedding_cardinalities_  # 3 cities, missing, unknown
     [5]
+    >>> pre.column_layout_
+    ColumnLayout(n_numeric=1, n_indicators=1, n_onehot=0, code_cardinalities=(5,))
     >>> pre.transform(pd.DataFrame({"age": [25.0], "city": ["Paris"]}))[0, 1:]
     array([0., 1.])
     """
@@ -382,6 +395,18 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             len(c) + _N_SPECIAL for c, onehot in zip(self.categories_, self._onehot) if not onehot
         ]
         self.n_numeric_out_ = len(self.get_feature_names_out()) - len(self.embedding_cardinalities_)
+        self.column_layout_ = ColumnLayout(
+            n_numeric=numeric.shape[1],
+            n_indicators=len(self._indicator_columns),
+            n_onehot=sum(
+                len(categories) + has_missing
+                for categories, onehot, has_missing in zip(
+                    self.categories_, self._onehot, self._has_missing
+                )
+                if onehot
+            ),
+            code_cardinalities=tuple(self.embedding_cardinalities_),
+        )
         return self
 
     # ------------------------------------------------------------ transform

@@ -58,9 +58,12 @@ def test_seen_codes_are_counted_per_member_under_bootstrap():
     from types import SimpleNamespace
 
     from skens import DeepEnsembleClassifier
+    from skens.preprocessing import ColumnLayout
 
     est = DeepEnsembleClassifier()
-    est.preprocessor_ = SimpleNamespace(embedding_cardinalities_=[4])
+    est.preprocessor_ = SimpleNamespace(
+        column_layout_=ColumnLayout(n_numeric=1, code_cardinalities=(4,))
+    )
     X = torch.tensor([[0.5, 0.0], [0.1, 1.0], [0.2, 2.0], [0.3, 1.0]])
     counts = torch.tensor([[1.0, 0.0], [0.0, 2.0], [1.0, 0.0], [0.0, 1.0]])  # (rows, members)
     (mask,) = est._seen_codes(X, counts)
@@ -77,7 +80,7 @@ def test_member_batches_record_their_rows_as_the_batch_size():
 
     net = EnsembleNet(
         module=EnsembleMLP, module__in_features=2, module__out_features=2, module__n_members=3,
-        criterion=EnsembleCriterion, criterion__kind="cross_entropy", seed=0,
+        criterion=EnsembleCriterion, criterion__task="cross_entropy", seed=0,
     ).initialize()
     net.history.new_epoch()
     for X in (torch.zeros(3, 16, 2), torch.zeros(12, 2)):
@@ -93,6 +96,6 @@ def test_ensemble_net_keeps_a_module_instance():
 
     module = EnsembleMLP(3, 2, 2, hidden_layer_sizes=(4,))
     net = EnsembleNet(
-        module=module, criterion=EnsembleCriterion, criterion__kind="cross_entropy", seed=0
+        module=module, criterion=EnsembleCriterion, criterion__task="cross_entropy", seed=0
     ).initialize()
     assert net.module_ is module

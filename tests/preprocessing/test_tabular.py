@@ -225,3 +225,62 @@ def test_pd_na_in_an_object_column_treated_as_numeric():
     X = np.array([[1.0], [pd.NA], [3.0]], dtype=object)
     out = TabularPreprocessor(numeric_scaling="standard").fit_transform(X)
     np.testing.assert_array_equal(out[:, 1], [0, 1, 0])
+
+
+def test_column_layout_matches_the_feature_name_blocks():
+    rng = np.random.RandomState(0)
+    n = 200
+    X = pd.DataFrame(
+        {
+            "x": rng.randn(n),
+            "y": np.where(rng.rand(n) < 0.2, np.nan, rng.randn(n)),  # numeric with NaN
+            "z": rng.randn(n),
+            "low": pd.Series(rng.choice(["a", "b", "c", None], n), dtype="category"),
+            "high": rng.choice([f"h{i}" for i in range(80)], n).astype(object),
+            "flag": rng.rand(n) < 0.5,
+            "wide": pd.Categorical(rng.choice([f"w{i}" for i in range(100)], n)),
+        }
+    )
+    pre = TabularPreprocessor().fit(X)
+    layout = pre.column_layout_
+    names = pre.get_feature_names_out().tolist()
+    assert layout.n_columns == len(names) == pre.transform(X).shape[1]
+    assert names[layout.numeric] == ["x", "y", "z"]
+    assert names[layout.indicators] == ["y_missing"]
+    assert names[layout.onehot] == [
+        "low_missing", "low_a", "low_b", "low_c", "flag_False", "flag_True"
+    ]
+    assert names[layout.codes] == ["high_code", "wide_code"]
+    expected = (X.high.nunique() + 2, X.wide.nunique() + 2)  # + missing, unknown
+    assert layout.code_cardinalities == tuple(pre.embedding_cardinalities_) == expected
+    assert (layout.n_numeric, layout.n_indicators, layout.n_onehot) == (3, 1, 6)
+    assert layout.n_real == pre.n_numeric_out_ == 10
+    codes = pre.transform(X)[:, layout.codes]
+    assert codes.min() >= 0 and (codes.max(axis=0) < layout.code_cardinalities).all()
+
+
+def test_column_layout_of_one_block_tables():
+    from skens.preprocessing import ColumnLayout
+
+    numbers = TabularPreprocessor().fit(np.arange(12.0).reshape(6, 2))
+    assert numbers.column_layout_ == ColumnLayout(n_numeric=2)
+    codes = TabularPreprocessor(max_onehot_cardinality=0).fit(
+        pd.DataFrame({"c": ["a", "b", "a"]})
+    )
+    assert codes.column_layout_ == ColumnLayout(code_cardinalities=(4,))
+    assert codes.column_layout_.codes == slice(0, 1)
+
+
+def test_column_layout_is_frozen_and_checked():
+    import dataclasses
+
+    from skens.preprocessing import ColumnLayout
+
+    layout = ColumnLayout(n_numeric=np.int64(2), code_cardinalities=[3, np.int64(5)])
+    assert layout.code_cardinalities == (3, 5) and type(layout.n_numeric) is int
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        layout.n_numeric = 3
+    with pytest.raises(ValueError, match="n_onehot must be a non-negative integer"):
+        ColumnLayout(n_onehot=-1)
+    with pytest.raises(ValueError, match="code_cardinalities must be positive"):
+        ColumnLayout(code_cardinalities=(0,))
