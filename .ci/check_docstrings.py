@@ -25,15 +25,10 @@ from numpydoc.hooks.validate_docstrings import parse_config
 from numpydoc.validate import validate
 
 ROOT = Path(__file__).resolve().parents[1]
-PUBLIC_MODULES = [
-    "skens",
-    "skens.base",
-    "skens.exceptions",
-    "skens.metrics",
-    "skens.nn",
-    "skens.preprocessing",
-    "skens.utils",
-]
+sys.path.insert(0, str(ROOT))
+from skens.utils.discovery import _PUBLIC_MODULES  # noqa: E402
+
+PUBLIC_MODULES = list(_PUBLIC_MODULES)
 
 
 def _is_skens(obj):

@@ -7,7 +7,8 @@ import pytest
 
 _CHECK = """
 import sys
-import skens, skens.base, skens.metrics, skens.preprocessing, skens.utils, skens.exceptions
+import skens, skens.base, skens.ensemble, skens.metrics, skens.preprocessing, skens.utils
+import skens.exceptions
 heavy = sorted(m for m in ("torch", "skorch") if m in sys.modules)
 assert not heavy, f"importing skens loaded {heavy}"
 assert "DeepEnsembleClassifier" in dir(skens)

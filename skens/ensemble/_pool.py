@@ -110,7 +110,9 @@ def default_pool(task, *, random_state=None, include_optional=True):
         pool.append(
             (
                 "lightgbm",
-                make_pipeline(TreeEncoder(), Model(random_state=_seed(random_state, 3), verbose=-1)),
+                make_pipeline(
+                    TreeEncoder(), Model(random_state=_seed(random_state, 3), verbose=-1)
+                ),
             )
         )
     if include_optional and _installed("xgboost"):

@@ -7,6 +7,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed
+from scipy.optimize import minimize_scalar
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, is_classifier
 from sklearn.model_selection import check_cv
@@ -516,7 +517,9 @@ class EnsembleSelectionClassifier(EnsembleClassifierMixin, ClassifierMixin, _Bas
 
     def _check_target(self, y):
         if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
         y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, input_name="y"), warn=True)
         check_classification_targets(y)
         if type_of_target(y) not in ("binary", "multiclass"):
@@ -592,8 +595,10 @@ class EnsembleSelectionRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseEn
     member contributes its point prediction with a noise variance learned
     from its out-of-fold residuals (``noise_variance_``). Member weights are
     chosen to minimise the Gaussian negative log-likelihood of the weighted
-    mixture (or another ``metric``), and the chosen members are refitted on
-    all the data. ``predict(X, return_std=True)`` gives the mixture's mean
+    mixture (or another ``metric``), the members' variances are scaled by
+    one factor fitted on the held-out predictions (``calibrate_variance``),
+    and the chosen members are refitted on all the data.
+    ``predict(X, return_std=True)`` gives the mixture's mean
     and standard deviation, and :meth:`predict_uncertainty` splits its
     variance into aleatoric (the members' variances) and epistemic (their
     disagreement) parts.
@@ -608,9 +613,20 @@ class EnsembleSelectionRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseEn
 
 %(parameters)s
 
+    calibrate_variance : bool, default=True
+        Multiply every member's variance by one factor, ``variance_scale_``,
+        chosen to minimise the mixture's negative log-likelihood on the
+        held-out predictions (with the chosen weights), as temperature
+        scaling does for a classifier. It corrects a mixture that is too
+        wide (e.g. a weak member with a large residual variance kept for
+        its contribution to the mean) or too narrow.
+
     Attributes
     ----------
 %(attributes)s
+
+    variance_scale_ : float
+        The factor on the members' variances (1 without calibration).
 
     noise_variance_ : ndarray of shape (len(estimators_),)
         The variance each chosen member's Gaussian gets from its held-out
@@ -661,6 +677,7 @@ class EnsembleSelectionRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseEn
     _parameter_constraints = {
         **_BaseEnsembleSelection._parameter_constraints,
         "method": [StrOptions({"greedy", "simplex", "gem"})],
+        "calibrate_variance": ["boolean"],
     }
 
     def __init__(
@@ -677,6 +694,7 @@ class EnsembleSelectionRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseEn
         use_best=True,
         n_jobs=None,
         random_state=None,
+        calibrate_variance=True,
     ):
         super().__init__(
             estimators,
@@ -691,6 +709,7 @@ class EnsembleSelectionRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseEn
             n_jobs=n_jobs,
             random_state=random_state,
         )
+        self.calibrate_variance = calibrate_variance
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y):
@@ -711,11 +730,40 @@ class EnsembleSelectionRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseEn
         self._fit(X, y)
         gaussian = np.array([_predicts_std(est) for est in self.estimators_], dtype=bool)
         self.noise_variance_ = np.where(gaussian, np.nan, self._residual_variance[self._kept])
+        target = self.__dict__.pop("_target")
+        self.variance_scale_ = 1.0
+        if self.calibrate_variance:
+            self.variance_scale_ = self._fit_variance_scale(target)
         return self
+
+    def _mixture_nll(self, weights, scale, y):
+        """Held-out NLL of the mixture with member variances times ``scale``."""
+        means, stds = self.oof_predictions_, self.oof_std_ * np.sqrt(scale)
+        log_pdf = -0.5 * ((y - means) / stds) ** 2 - np.log(stds) - _HALF_LOG_2PI
+        with np.errstate(divide="ignore"):
+            log_w = np.log(weights)[:, None]
+        return float(-np.mean(logsumexp(log_pdf + log_w, axis=0)))
+
+    def _fit_variance_scale(self, y):
+        """The factor on the members' variances that minimises the held-out mixture NLL."""
+        result = minimize_scalar(
+            lambda log_scale: self._mixture_nll(self.pool_weights_, np.exp(log_scale), y),
+            bounds=(np.log(1e-3), np.log(1e3)),
+            method="bounded",
+        )
+        scale = float(np.exp(result.x))
+        # Keep 1 unless the scale helps (a flat loss near 1 leaves it alone).
+        if self._mixture_nll(self.pool_weights_, scale, y) < self._mixture_nll(
+            self.pool_weights_, 1.0, y
+        ):
+            return scale
+        return 1.0
 
     def _check_target(self, y):
         if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
         try:
             y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
         except ValueError as exc:
@@ -783,6 +831,7 @@ class EnsembleSelectionRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseEn
     def _store_held_out(self, outputs, y):
         means, stds = self._gaussians(outputs, y)
         self.oof_predictions_, self.oof_std_ = means, stds
+        self._target = y
 
     def _weights(self, loss, n_pool, outputs, y):
         if self.method == "gem":
@@ -798,7 +847,8 @@ class EnsembleSelectionRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseEn
             mean, std = self._member_output(est, X)
             means.append(mean)
             variances.append(std**2 if np.isnan(noise) else np.full(len(mean), noise))
-        yield np.stack(means)[..., None], np.stack(variances)[..., None]
+        variances = np.stack(variances) * self.variance_scale_
+        yield np.stack(means)[..., None], variances[..., None]
 
 
 EnsembleSelectionClassifier.__doc__ = _docstring(

@@ -125,7 +125,7 @@ def greedy_selection(
     )
     total = np.zeros(n_members)
     first_trajectory = None
-    for bag in range(max(int(n_bags), 1)):
+    for _bag in range(max(int(n_bags), 1)):
         if n_bags > 1:
             n_allowed = max(1, int(round(bag_fraction * n_members)))
             allowed = np.sort(rng.choice(n_members, n_allowed, replace=False))
@@ -146,7 +146,7 @@ def greedy_selection(
 
 
 def simplex_weights(loss, n_members, *, initial=None, tol=1e-9, max_iter=500):
-    """Weights on the simplex that minimise ``loss``.
+    """Find the weights on the simplex that minimise ``loss``.
 
     Solves ``min loss(w)`` subject to ``w >= 0`` and ``sum(w) == 1`` with
     SLSQP, from uniform weights (or ``initial``). Tiny weights (below 1e-6)

@@ -5,9 +5,8 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._tabular import check_tabular_input
-from ._tabular import TabularPreprocessor, _category_keys
 from ..utils._compat import Interval, StrOptions, _fit_context
+from ._tabular import TabularPreprocessor, _category_keys, check_tabular_input
 
 __all__ = ["TreeEncoder"]
 

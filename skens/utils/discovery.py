@@ -9,6 +9,18 @@ __all__ = ["all_estimators"]
 
 # Packages whose ``__all__`` make up the public estimator API.
 _PUBLIC_PACKAGES = ("skens", "skens.ensemble", "skens.preprocessing")
+# Every public module: listed in doc/api.md (tests/test_docs.py) and
+# docstring-checked (.ci/check_docstrings.py), both reading this one list.
+_PUBLIC_MODULES = (
+    "skens",
+    "skens.base",
+    "skens.ensemble",
+    "skens.exceptions",
+    "skens.metrics",
+    "skens.nn",
+    "skens.preprocessing",
+    "skens.utils",
+)
 
 _TYPE_MIXINS = {
     "classifier": ClassifierMixin,

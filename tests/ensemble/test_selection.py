@@ -5,7 +5,7 @@ import pickle
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.datasets import make_classification, make_regression
+from sklearn.datasets import make_classification
 from sklearn.linear_model import BayesianRidge, LinearRegression, LogisticRegression
 from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, cross_val_predict
 from sklearn.svm import LinearSVC
@@ -232,9 +232,29 @@ def test_regressor_mixture_mean_and_std(regression):
     np.testing.assert_allclose(u.total, u.aleatoric + u.epistemic, rtol=1e-9)
 
 
+def test_regressor_variance_calibration(regression):
+    X, y = regression
+    plain = EnsembleSelectionRegressor(_regressor_pool(), calibrate_variance=False).fit(X, y)
+    assert plain.variance_scale_ == 1.0
+    calibrated = EnsembleSelectionRegressor(_regressor_pool()).fit(X, y)
+    np.testing.assert_array_equal(calibrated.pool_weights_, plain.pool_weights_)
+    scale = calibrated.variance_scale_
+    assert scale != 1.0
+    # The scale lowers the held-out NLL of the mixture, and scales every member's variance.
+    nll = [calibrated._mixture_nll(calibrated.pool_weights_, c, y) for c in (scale, 1.0)]
+    assert nll[0] < nll[1]
+    for c in (scale * 0.8, scale * 1.25):
+        assert nll[0] <= calibrated._mixture_nll(calibrated.pool_weights_, c, y) + 1e-9
+    _, std_plain = plain.predict_members(X[:5], return_std=True)
+    _, std_calibrated = calibrated.predict_members(X[:5], return_std=True)
+    np.testing.assert_allclose(std_calibrated, std_plain * np.sqrt(scale))
+
+
 def test_regressor_noise_variance_from_out_of_fold_residuals(regression):
     X, y = regression
-    reg = EnsembleSelectionRegressor(_regressor_pool(), method="simplex").fit(X, y)
+    reg = EnsembleSelectionRegressor(
+        _regressor_pool(), method="simplex", calibrate_variance=False
+    ).fit(X, y)
     tree_oof = cross_val_predict(DecisionTreeRegressor(max_depth=4, random_state=0), X, y, cv=5)
     names = list(reg.estimator_names_)
     np.testing.assert_allclose(reg.oof_predictions_[names.index("tree")], tree_oof)

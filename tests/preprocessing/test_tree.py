@@ -24,7 +24,12 @@ def test_codes_keep_numbers_and_nan():
     X = _frame()
     out = TreeEncoder(categories="codes").fit_transform(X)
     expected = np.array(
-        [[1.0, 1.0, 2.0, 1.0], [np.nan, 0.0, 1.0, 0.0], [3.0, np.nan, 2.0, 1.0], [4.0, 1.0, 0.0, 1.0]]
+        [
+            [1.0, 1.0, 2.0, 1.0],
+            [np.nan, 0.0, 1.0, 0.0],
+            [3.0, np.nan, 2.0, 1.0],
+            [4.0, 1.0, 0.0, 1.0],
+        ]
     )
     np.testing.assert_array_equal(out, expected)
 
@@ -49,7 +54,8 @@ def test_native_categories_come_out_as_pandas_categories():
 def test_numpy_input_passes_through():
     X = np.array([[1.0, np.nan], [2.0, 3.0]])
     np.testing.assert_array_equal(TreeEncoder().fit_transform(X), X)
-    out = TreeEncoder(categorical_features=[1]).fit_transform(np.array([[1, "a"], [2, "b"]], object))
+    table = np.array([[1, "a"], [2, "b"]], dtype=object)
+    out = TreeEncoder(categorical_features=[1]).fit_transform(table)
     np.testing.assert_array_equal(out, [[1.0, 0.0], [2.0, 1.0]])
 
 

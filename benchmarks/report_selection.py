@@ -1,0 +1,202 @@
+"""Report ensemble selection against every member of its pool, into doc/benchmarks.md.
+
+Reads the suite's stand-alone runs of the pool members (``benchmark.jsonl``:
+hgb, rf, linear, lightgbm, xgboost; ``benchmark_skens.jsonl``: skens, the deep
+ensemble) and the selection runs (``benchmark_selection*.jsonl``), all on the
+same saved splits and seeds, and writes the ``selection`` section of
+``doc/benchmarks.md``: mean ranks over the (dataset, seed) pairs where every
+model ran, the regression NLL and 90% coverage against the deep ensemble, the
+weights, and the fit time against the members' own fit times.
+
+    python benchmarks/report_selection.py
+"""
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from docsection import replace_section
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+POOL = ["skens", "hgb", "rf", "linear", "lightgbm", "xgboost"]
+LABELS = {
+    "selection": "ensemble selection",
+    "skens": "deep ensemble (skens)",
+    "hgb": "HistGradientBoosting",
+    "rf": "random forest",
+    "linear": "linear",
+    "lightgbm": "LightGBM",
+    "xgboost": "XGBoost",
+}
+POOL_NAMES = {
+    "deep_ensemble": "skens",
+    "hist_gradient_boosting": "hgb",
+    "random_forest": "rf",
+    "linear": "linear",
+    "lightgbm": "lightgbm",
+    "xgboost": "xgboost",
+}
+
+
+def _load(paths):
+    runs = {}
+    for path in paths:
+        if not path.exists():
+            continue
+        for line in path.open():
+            r = json.loads(line)
+            if r.get("status") == "ok":
+                runs[(r["dataset"], r["seed"], r["model"])] = r
+    return runs
+
+
+def _ranks(runs, metric, models, tasks):
+    """Mean rank (1 = best) per model over the (dataset, seed) pairs where all ran."""
+    pairs = sorted(
+        {(d, s) for d, s, m in runs if m == "selection" and runs[(d, s, m)]["task"] in tasks}
+    )
+    complete = [p for p in pairs if all((*p, m) in runs for m in models)]
+    if not complete:
+        return complete, {}
+    ranks = defaultdict(list)
+    for d, s in complete:
+        values = np.array([runs[(d, s, m)][metric] for m in models])
+        order = values.argsort().argsort() + 1.0
+        for m, r in zip(models, order):
+            ranks[m].append(r)
+    return complete, {m: float(np.mean(ranks[m])) for m in models}
+
+
+def _table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--doc", default=str(HERE.parent / "doc" / "benchmarks.md"))
+    args = parser.parse_args(argv)
+    runs = _load(
+        [RESULTS / "benchmark.jsonl", RESULTS / "benchmark_skens.jsonl"]
+        + sorted(RESULTS.glob("benchmark_selection*.jsonl"))
+    )
+    models = ["selection", *POOL]
+    parts = [
+        "Ensemble selection over the default pool (`EnsembleSelectionClassifier` / "
+        "`EnsembleSelectionRegressor` with default parameters: `cv=5`, greedy selection, "
+        "`ensemble_size=25`) against each pool member run alone, on the suite's saved splits "
+        "(at most 4,000 training rows). Commands:\n\n"
+        "```\nOMP_NUM_THREADS=1 BENCH_THREADS=1 python benchmarks/run_benchmark.py --seeds 0 1 "
+        "--models selection --max-train-rows 4000 --max-test-rows 5000 "
+        "--output benchmarks/results/benchmark_selection.jsonl --timeout 1800\n"
+        "python benchmarks/report_selection.py\n```"
+    ]
+    for title, metric, tasks in [
+        ("Mean log-loss rank (classification)", "log_loss", ("binary", "multiclass")),
+        ("Mean RMSE rank (regression)", "rmse", ("regression",)),
+    ]:
+        complete, ranks = _ranks(runs, metric, models, tasks)
+        if not complete:
+            continue
+        rows = [(LABELS[m], f"{ranks[m]:.2f}") for m in sorted(models, key=ranks.get)]
+        datasets = sorted({d for d, _ in complete})
+        parts.append(
+            f"**{title}**, 1 = best, over {len(complete)} (dataset, seed) pairs "
+            f"({len(datasets)} datasets: {', '.join(datasets)}):\n\n"
+            + _table(["model", "mean rank"], rows)
+        )
+        per = []
+        for d, s in complete:
+            values = {m: runs[(d, s, m)][metric] for m in models}
+            best_member = min(POOL, key=values.get)
+            per.append(
+                (
+                    d,
+                    s,
+                    f"{values['selection']:.4g}",
+                    f"{LABELS[best_member]} {values[best_member]:.4g}",
+                    "yes" if values["selection"] <= values[best_member] else "no",
+                )
+            )
+        parts.append(
+            _table(
+                ["dataset", "seed", f"selection {metric}", "best member alone", "selection best?"],
+                per,
+            )
+        )
+    # Regression: NLL and coverage against the deep ensemble.
+    rows = []
+    for (d, s, m), r in sorted(runs.items()):
+        if m != "selection" or r["task"] != "regression":
+            continue
+        deep = runs.get((d, s, "skens"), {})
+        rows.append(
+            (
+                d,
+                s,
+                f"{r['nll']:.4f}",
+                f"{deep.get('nll', float('nan')):.4f}",
+                f"{100 * r['coverage90']:.1f}",
+                f"{100 * deep.get('coverage90', float('nan')):.1f}",
+            )
+        )
+    if rows:
+        below = sum(float(a) < float(b) for _, _, a, b, _, _ in rows)
+        inside = sum(85 <= float(c) <= 95 for _, _, _, _, c, _ in rows)
+        parts.append(
+            f"**Regression uncertainty.** Gaussian NLL below the deep ensemble's on {below} of "
+            f"{len(rows)} runs; 90% intervals cover 85–95% of test points on {inside} of "
+            f"{len(rows)} runs.\n\n"
+            + _table(
+                ["dataset", "seed", "selection NLL", "deep ensemble NLL", "selection coverage90 %",
+                 "deep ensemble coverage90 %"],
+                rows,
+            )
+        )
+    # Weights and time.
+    rows = []
+    for (d, s, m), r in sorted(runs.items()):
+        if m != "selection":
+            continue
+        weights = ", ".join(
+            f"{POOL_NAMES.get(k, k)} {v:.2f}" for k, v in r["pool_weights"].items() if v > 0
+        )
+        member_sum = sum(r["member_fit_seconds"].values())
+        alone = [runs.get((d, s, POOL_NAMES[k]), {}).get("fit_seconds") for k in r["pool_weights"]]
+        alone_sum = sum(a for a in alone if a is not None)
+        rows.append(
+            (
+                d,
+                s,
+                weights,
+                f"{r['fit_seconds']:.0f}",
+                f"{member_sum:.0f}",
+                f"{r['selection_seconds'] * 1000:.0f} ms",
+                f"{alone_sum:.0f}",
+            )
+        )
+    if rows:
+        parts.append(
+            "**Weights and fit time.** *fit s*: the selection's whole fit; *members s*: the "
+            "members' own fits inside it (cross-validation plus refit, measured in the same "
+            "process); *weight search*: the selection step alone, re-run on the stored "
+            "out-of-fold predictions; *one fit of each member s*: the members' stand-alone fit "
+            "times from the suite (same split, a different and more loaded run, two threads), "
+            "for scale. The selection fits ran with one thread per process, two processes at a "
+            "time on the two cores.\n\n"
+            + _table(
+                ["dataset", "seed", "weights", "fit s", "members s", "weight search",
+                 "one fit of each member s"],
+                rows,
+            )
+        )
+    replace_section(args.doc, "selection", "\n\n".join(parts))
+    print("\n\n".join(parts))
+
+
+if __name__ == "__main__":
+    main()
