@@ -285,7 +285,7 @@ def _pytabkit(name):
 
 
 def _selection(task, seed, categorical, **params):
-    """Ensemble selection over skens' default pool (deep ensemble, trees, linear, LightGBM, XGBoost)."""
+    """Ensemble selection over skens' default pool (deep ensemble, trees, linear, boosting)."""
     Model = EnsembleSelectionRegressor if task == "regression" else EnsembleSelectionClassifier
     return Model(random_state=seed, **params)
 
