@@ -36,7 +36,7 @@ frame = frame.drop(columns=["rownames"], errors="ignore")
 X = frame.drop(columns=["Status"])
 y = frame["Status"].to_numpy()
 X_train, X_test, y_train, y_test = train_test_split(
-    X, y, train_size=1500, test_size=2000, stratify=y, random_state=0
+    X, y, train_size=1200, test_size=2000, stratify=y, random_state=0
 )
 
 # %%
@@ -45,11 +45,11 @@ X_train, X_test, y_train, y_test = train_test_split(
 # ``default_pool`` gives a deep ensemble, HistGradientBoosting, a random
 # forest and a logistic regression (plus LightGBM and XGBoost when they are
 # installed; left out here so that the example runs the same everywhere).
-# Each member reads the DataFrame as it needs it. The deep ensemble is
-# shortened to keep the example fast.
+# Each member reads the DataFrame as it needs it. The deep ensemble and the
+# forest are made smaller here to keep the example fast.
 pool = default_pool("classification", random_state=0, include_optional=False)
-pool[0][1].set_params(n_members=4, max_epochs=30)
-pool[2][1].set_params(randomforestclassifier__n_estimators=100)
+pool[0][1].set_params(n_members=4, hidden_layer_sizes=(64, 64), max_epochs=20)
+pool[2][1].set_params(randomforestclassifier__n_estimators=60)
 clf = EnsembleSelectionClassifier(pool, cv=3).fit(X_train, y_train)
 
 # %%
@@ -101,7 +101,7 @@ print(pd.DataFrame(clf.predict_proba_members(X_test.iloc[top])[:, :, 1].T,
 Xr, yr = load_diabetes(return_X_y=True, as_frame=True)
 Xr_train, Xr_test, yr_train, yr_test = train_test_split(Xr, yr, random_state=0)
 pool = default_pool("regression", random_state=0, include_optional=False)
-pool[0][1].set_params(n_members=4, max_epochs=60)
+pool[0][1].set_params(n_members=4, hidden_layer_sizes=(64, 64), max_epochs=40)
 reg = EnsembleSelectionRegressor(pool, cv=3).fit(Xr_train, yr_train)
 mean, std = reg.predict(Xr_test, return_std=True)
 covered = np.mean(np.abs(yr_test - mean) <= 1.645 * std)

@@ -236,7 +236,7 @@ def test_regressor_variance_calibration(regression):
     X, y = regression
     plain = EnsembleSelectionRegressor(_regressor_pool(), calibrate_variance=False).fit(X, y)
     assert plain.variance_scale_ == 1.0
-    calibrated = EnsembleSelectionRegressor(_regressor_pool()).fit(X, y)
+    calibrated = EnsembleSelectionRegressor(_regressor_pool(), calibrate_variance=True).fit(X, y)
     np.testing.assert_array_equal(calibrated.pool_weights_, plain.pool_weights_)
     scale = calibrated.variance_scale_
     assert scale != 1.0
@@ -252,9 +252,7 @@ def test_regressor_variance_calibration(regression):
 
 def test_regressor_noise_variance_from_out_of_fold_residuals(regression):
     X, y = regression
-    reg = EnsembleSelectionRegressor(
-        _regressor_pool(), method="simplex", calibrate_variance=False
-    ).fit(X, y)
+    reg = EnsembleSelectionRegressor(_regressor_pool(), method="simplex").fit(X, y)
     tree_oof = cross_val_predict(DecisionTreeRegressor(max_depth=4, random_state=0), X, y, cv=5)
     names = list(reg.estimator_names_)
     np.testing.assert_allclose(reg.oof_predictions_[names.index("tree")], tree_oof)

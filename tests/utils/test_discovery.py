@@ -12,9 +12,17 @@ def test_all_estimators_lists_public_estimators():
 
 
 def test_type_filter():
-    assert [n for n, _ in all_estimators("regressor")] == ["DeepEnsembleRegressor"]
+    regressors = ["DeepEnsembleRegressor", "EnsembleSelectionRegressor"]
+    assert [n for n, _ in all_estimators("regressor")] == regressors
     both = [n for n, _ in all_estimators(["classifier", "regressor"])]
-    assert both == ["DeepEnsembleClassifier", "DeepEnsembleRegressor"]
+    assert both == [
+        "DeepEnsembleClassifier",
+        "DeepEnsembleRegressor",
+        "EnsembleSelectionClassifier",
+        "EnsembleSelectionRegressor",
+    ]
+    transformers = [n for n, _ in all_estimators("transformer")]
+    assert transformers == ["TabularPreprocessor", "TreeEncoder"]
 
 
 def test_unknown_type_filter():
