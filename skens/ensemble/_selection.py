@@ -553,7 +553,8 @@ class EnsembleSelectionClassifier(EnsembleClassifierMixin, ClassifierMixin, _Bas
             columns = member_classes.astype(np.int64)
         out = np.zeros((proba.shape[0], len(self.classes_)))
         out[:, columns] = proba
-        return out
+        # float32 members (networks) sum to one only up to ~1e-7.
+        return out / np.clip(out.sum(axis=1, keepdims=True), 1e-300, None)
 
     def _member_loss_name(self):
         return self.metric or "log_loss"

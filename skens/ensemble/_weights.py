@@ -6,6 +6,7 @@ weights, so it serves any pool of models. Nothing here imports torch.
 
 import numpy as np
 from scipy.optimize import minimize
+from sklearn.utils import check_random_state
 
 __all__ = ["gem_weights", "greedy_selection", "simplex_weights"]
 
@@ -120,9 +121,7 @@ def greedy_selection(
         raise ValueError(f"n_members must be at least 1, got {n_members}.")
     if ensemble_size < 1:
         raise ValueError(f"ensemble_size must be at least 1, got {ensemble_size}.")
-    rng = np.random.RandomState(random_state) if not hasattr(random_state, "rand") else (
-        random_state
-    )
+    rng = check_random_state(random_state)
     total = np.zeros(n_members)
     first_trajectory = None
     for _bag in range(max(int(n_bags), 1)):
