@@ -310,7 +310,8 @@ _SHARED_PARAMETERS = """
         ``'greedy'``: Caruana's forward selection with replacement
         (:func:`skens.ensemble.greedy_selection`), a member's weight being
         how often it was chosen. ``'simplex'``: the weights on the simplex
-        that minimise ``metric`` (:func:`skens.ensemble.simplex_weights`).%(gem_doc)s
+        that minimise ``metric``
+        (:func:`skens.ensemble.simplex_weights`).%(gem_doc)s
 
     metric : %(metrics)s or callable, default=None
         The loss the weights minimise on the held-out predictions, lower is
@@ -617,10 +618,12 @@ class EnsembleSelectionRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseEn
         Multiply every member's variance by one factor, ``variance_scale_``,
         chosen to minimise the mixture's negative log-likelihood on the
         held-out predictions (with the chosen weights), as temperature
-        scaling does for a classifier. Off by default: in the benchmark the
+        scaling does for a classifier. Off by default: on the half of the
+        benchmark's regression datasets where the defaults were chosen, the
         factor fitted on the out-of-fold members did not carry over to the
-        refitted members (test NLL worse on concrete, unchanged on diabetes;
-        ``doc/benchmarks.md``).
+        refitted members (test NLL worse on concrete, unchanged on
+        diabetes); on the other half it helped a little
+        (``doc/benchmarks.md``).
 
     Attributes
     ----------
@@ -871,9 +874,11 @@ EnsembleSelectionRegressor.__doc__ = _docstring(
     ),
     metrics="{'nll', 'squared_error'}",
     default_metric=(
-        "``'squared_error'`` of the mixture's mean (chosen on the\n"
-        "        benchmark; ``'nll'``, the Gaussian mixture's negative\n"
-        "        log-likelihood, gave worse RMSE and NLL there)"
+        "``'squared_error'``, the squared error of the mixture's mean.\n"
+        "        ``'nll'`` is the Gaussian mixture's negative log-likelihood. The\n"
+        "        default was chosen on half of the benchmark's regression datasets\n"
+        "        and not confirmed on the other half, where ``'nll'`` did better\n"
+        "        (``doc/benchmarks.md``)"
     ),
     callable_doc=(
         " A callable is called as ``metric(y_true, mean, std)``\n"
