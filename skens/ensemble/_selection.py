@@ -622,7 +622,7 @@ class EnsembleSelectionRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseEn
         benchmark's regression datasets where the defaults were chosen, the
         factor fitted on the out-of-fold members did not carry over to the
         refitted members (test NLL worse on concrete, unchanged on
-        diabetes); on the other half it helped a little
+        diabetes); on the other half it helped
         (``doc/benchmarks.md``).
 
     Attributes
@@ -876,9 +876,9 @@ EnsembleSelectionRegressor.__doc__ = _docstring(
     default_metric=(
         "``'squared_error'``, the squared error of the mixture's mean.\n"
         "        ``'nll'`` is the Gaussian mixture's negative log-likelihood. The\n"
-        "        default was chosen on half of the benchmark's regression datasets\n"
-        "        and not confirmed on the other half, where ``'nll'`` did better\n"
-        "        (``doc/benchmarks.md``)"
+        "        default was chosen on half of the benchmark's regression datasets;\n"
+        "        on the other half it kept the better RMSE, but ``'nll'`` gave the\n"
+        "        better NLL (``doc/benchmarks.md``)"
     ),
     callable_doc=(
         " A callable is called as ``metric(y_true, mean, std)``\n"
