@@ -110,7 +110,6 @@ class _BaseEnsembleSelection(BaseEstimator, metaclass=ABCMeta):
 
     # ------------------------------------------------------------ task hooks
     _task = None
-    _metrics = ()
 
     @abstractmethod
     def _check_target(self, y):
@@ -123,10 +122,6 @@ class _BaseEnsembleSelection(BaseEstimator, metaclass=ABCMeta):
     @abstractmethod
     def _make_loss(self, outputs, y):
         """``loss(weights)`` of the weighted ensemble of the held-out ``outputs``."""
-
-    @abstractmethod
-    def _member_loss_name(self):
-        """The metric's name (for errors and the trajectory)."""
 
     # ---------------------------------------------------------------- pool
     def _pool(self):
@@ -557,9 +552,6 @@ class EnsembleSelectionClassifier(EnsembleClassifierMixin, ClassifierMixin, _Bas
         # float32 members (networks) sum to one only up to ~1e-7.
         return out / np.clip(out.sum(axis=1, keepdims=True), 1e-300, None)
 
-    def _member_loss_name(self):
-        return self.metric or "log_loss"
-
     def _make_loss(self, outputs, y):
         proba = np.stack(outputs)  # (n_pool, n_samples, n_classes)
         codes = self._label_encoder.transform(y) if self.cv == "prefit" else y
@@ -790,9 +782,6 @@ class EnsembleSelectionRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseEn
             return np.asarray(mean, float).reshape(-1), np.asarray(std, float).reshape(-1)
         mean = np.asarray(estimator.predict(X), dtype=np.float64).reshape(-1)
         return mean, np.full(len(mean), np.nan)
-
-    def _member_loss_name(self):
-        return self.metric or "squared_error"
 
     def _make_loss(self, outputs, y):
         means, stds = self._gaussians(outputs, y)
