@@ -4,15 +4,14 @@ import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import check_array, column_or_1d, compute_sample_weight
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils import compute_sample_weight
 from sklearn.utils.validation import check_consistent_length
 
 from ..base import EnsembleClassifierMixin, EnsembleRegressorMixin, _concat
 from ..nn import ClassificationTask, GaussianRegressionTask, SquaredErrorRegressionTask
 from ..utils import check_sample_weight
 from ..utils._compat import StrOptions, _fit_context
-from ..utils._validation import is_missing
+from ..utils._validation import _check_classification_target, _check_regression_target
 from ._base import _BaseDeepEnsemble
 
 __all__ = ["DeepEnsembleClassifier", "DeepEnsembleRegressor"]
@@ -149,51 +148,6 @@ _COMMON_ATTRIBUTES = """
     net_ : skorch.NeuralNet
         The trained skorch net; ``net_.module_`` holds all members.
 """
-
-
-def _check_target_given(estimator, y):
-    if y is None:
-        raise ValueError(
-            f"{type(estimator).__name__} requires y to be passed, but the target y is None."
-        )
-
-
-def _check_classification_target(estimator, y):
-    """A 1-D array of labels without missing values, binary or multiclass."""
-    _check_target_given(estimator, y)
-    y = check_array(y, ensure_2d=False, dtype=None, input_name="y")
-    y = column_or_1d(y, warn=True)
-    if is_missing(y).any():
-        raise ValueError("Input y contains NaN (a missing label: None, NaN or pd.NA).")
-    try:
-        check_classification_targets(y)
-    except TypeError as exc:
-        kinds = sorted({type(v).__name__ for v in y})
-        raise TypeError(
-            f"{type(estimator).__name__} needs labels of one comparable type, but y mixes "
-            f"{', '.join(kinds)} ({exc}); convert the labels to one type."
-        ) from exc
-    target_type = type_of_target(y)
-    if target_type not in ("binary", "multiclass"):
-        raise ValueError(
-            f"{type(estimator).__name__} supports binary and multiclass targets, got a "
-            f"{target_type!r} target."
-        )
-    return y
-
-
-def _check_regression_target(estimator, y):
-    """A float64 array of shape (n_samples,) or (n_samples, n_outputs), finite."""
-    _check_target_given(estimator, y)
-    try:
-        return check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
-    except ValueError as exc:
-        if "could not convert" in str(exc) or "numeric" in str(exc):
-            raise ValueError(
-                f"{type(estimator).__name__} needs a numeric target y, got non-numeric values "
-                f"({exc}). For class labels use DeepEnsembleClassifier."
-            ) from exc
-        raise
 
 
 def _docstring(doc):

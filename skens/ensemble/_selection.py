@@ -12,13 +12,13 @@ from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, is_classifier
 from sklearn.model_selection import check_cv
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import Bunch, assert_all_finite, check_array, column_or_1d, get_tags
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils import Bunch, assert_all_finite, column_or_1d, get_tags
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ..base import EnsembleClassifierMixin, EnsembleRegressorMixin
 from ..preprocessing import check_tabular_input
 from ..utils._compat import Interval, StrOptions, _fit_context, _safe_indexing
+from ..utils._validation import _check_classification_target, _check_regression_target
 from ._pool import default_pool
 from ._weights import gem_weights, greedy_selection, simplex_weights
 
@@ -512,17 +512,7 @@ class EnsembleSelectionClassifier(EnsembleClassifierMixin, ClassifierMixin, _Bas
         return self._fit(X, y)
 
     def _check_target(self, y):
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
-        y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, input_name="y"), warn=True)
-        check_classification_targets(y)
-        if type_of_target(y) not in ("binary", "multiclass"):
-            raise ValueError(
-                f"{type(self).__name__} supports binary and multiclass targets, got a "
-                f"{type_of_target(y)!r} target."
-            )
+        y = _check_classification_target(self, y)
         self._label_encoder = LabelEncoder().fit(y)
         self.classes_ = self._label_encoder.classes_
         if len(self.classes_) < 2:
@@ -756,19 +746,7 @@ class EnsembleSelectionRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseEn
         return 1.0
 
     def _check_target(self, y):
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
-        try:
-            y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
-        except ValueError as exc:
-            if "could not convert" in str(exc) or "numeric" in str(exc):
-                raise ValueError(
-                    f"{type(self).__name__} needs a numeric target y ({exc}). For class labels "
-                    "use EnsembleSelectionClassifier."
-                ) from exc
-            raise
+        y = _check_regression_target(self, y)
         if y.ndim == 2 and y.shape[1] != 1:
             raise ValueError(
                 f"{type(self).__name__} supports 1-D targets only, got y of shape {y.shape}."
