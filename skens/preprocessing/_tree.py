@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._compat import Interval, StrOptions, _fit_context
-from ._tabular import TabularPreprocessor, _category_keys, check_tabular_input
+from ._tabular import _N_SPECIAL, TabularPreprocessor, _category_keys, check_tabular_input
 
 __all__ = ["TreeEncoder"]
 
@@ -113,16 +113,8 @@ class TreeEncoder(TabularPreprocessor):
 
     def _codes(self, X, position, j):
         """Float codes of categorical column ``j``: NaN for missing and unknown."""
-        keys = _category_keys(self._column(X, j))
-        missing = keys == None  # noqa: E711
-        keys = np.where(missing, "", keys).astype(str)
-        categories = self.categories_[position]
-        if not len(categories):
-            return np.full(len(keys), np.nan)
-        index = np.searchsorted(categories, keys)
-        clipped = np.minimum(index, len(categories) - 1)
-        known = ~missing & (index < len(categories)) & (categories[clipped] == keys)
-        return np.where(known, clipped, np.nan).astype(np.float64)
+        codes = super()._codes(X, position, j)  # 0 missing, 1 unknown, 2... known
+        return np.where(codes >= _N_SPECIAL, codes - _N_SPECIAL, np.nan).astype(np.float64)
 
     def transform(self, X):
         """Encode ``X``.
