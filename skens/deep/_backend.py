@@ -34,6 +34,7 @@ def build_net(
     seed,
     device,
     verbose,
+    precision="fp32",
 ):
     """The skorch net that trains the ensemble.
 
@@ -62,6 +63,8 @@ def build_net(
         Seeds the module's generator (see :class:`EnsembleNet`).
     device : str
         Torch device.
+    precision : {'fp32', 'bf16'}, default='fp32'
+        Arithmetic of the forward passes (see :class:`EnsembleNet`).
     verbose : int
         skorch's verbosity.
 
@@ -97,4 +100,5 @@ def build_net(
         device=device,
         verbose=verbose,
         seed=seed,
+        precision=precision,
     )

@@ -8,7 +8,6 @@ member weights, schedule) lives here; the training runs in skorch, wired in
 import warnings
 from abc import ABCMeta, abstractmethod
 from dataclasses import dataclass
-from functools import cached_property
 from numbers import Integral, Real
 from typing import NamedTuple
 
@@ -20,18 +19,29 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import EarlyStopping
 
-from ..nn import ACTIVATIONS, ENSEMBLE_TYPES, EnsembleCriterion, PeriodicEmbedding
+from ..nn import (
+    ACTIVATIONS,
+    ENSEMBLE_TYPES,
+    EncodedNetwork,
+    EnsembleCriterion,
+    PeriodicEmbedding,
+    TabularEncoding,
+)
 from ..preprocessing import TabularPreprocessor, check_tabular_input
 from ..utils import resolve_device
 from ..utils._compat import Interval, StrOptions, _safe_indexing
 from ._backend import build_net
-from ._data import ArrayDataset
+from ._data import MIN_BATCH_ROWS, ArrayDataset, BatchIterator
 from ._net import FillUnseenEmbeddings, FiniteLossCheck, ValidationScore
 
 # Rows per prediction batch are chosen so that one hidden activation,
-# (rows, n_members, width) in float32, stays near this many elements (8 MB),
-# small enough to stay in cache on a CPU.
-_PREDICT_BUDGET = 2**21
+# (rows, n_members, width) in float32, stays near this many elements: 8 MB on
+# a CPU, small enough to stay in cache; 512 MB on a GPU, large enough that a
+# batch keeps the device busy (benchmarks/bench_scale.py).
+_PREDICT_BUDGET = {"cpu": 2**21, "cuda": 2**27}
+_PREDICT_MAX_ROWS = {"cpu": 65536, "cuda": 2**20}
+# Rows encoded at once when a fit encodes its training data.
+_ENCODE_CHUNK = 2**16
 # batch_size='auto': about n_train / 8 rounded to a power of two, within
 # [16, 256], so that even a small table gets several optimizer steps per epoch
 # (benchmarks/study_small_data.py).
@@ -64,17 +74,22 @@ class _Schedule(NamedTuple):
 class _FitData:
     """The rows a fit trains and validates on (those of positive weight).
 
+    The rows are in the order ``[internal training part | validation part]``
+    (a split draws the parts at random; this order lets each part be a view
+    of ``X``, so that the encoded data exist once).
+
     Attributes
     ----------
     X : tensor of shape (n_kept, n_features), float32
-        The encoded inputs, on the CPU.
+        The encoded inputs, on the estimator's device.
     y : ndarray of shape (n_kept,) or (n_kept, n_outputs)
         The prepared targets (encoded labels, standardised values...).
     sample_weight : ndarray of shape (n_kept,) or None
         The sample weights.
     train_idx, valid_idx : ndarray of int
-        The internal training and validation parts; ``valid_idx`` is
-        ``None`` without early stopping.
+        Positions of the internal training and validation parts (the first
+        ``n_train`` rows, then the rest); ``valid_idx`` is ``None`` without
+        early stopping.
     train_weight : tensor of shape (n_train, n_members) or (n_train, 1), or None
         Training loss weights (bootstrap counts times sample weights).
     valid_weight : tensor of shape (n_valid,) or None
@@ -93,9 +108,24 @@ class _FitData:
     def n_train(self):
         return len(self.train_idx)
 
-    @cached_property
+    @property
     def X_train(self):
-        return self.X[self.train_idx]
+        return self.X[: self.n_train]
+
+    @property
+    def X_valid(self):
+        return None if self.valid_idx is None else self.X[self.n_train :]
+
+
+def _to_host(out):
+    """A batch's output(s) on the CPU as float32, in one device-to-host transfer."""
+    if not isinstance(out, tuple):
+        return out.float().cpu()
+    if out[0].device.type == "cpu":
+        return tuple(t.float() for t in out)
+    flat = torch.cat([t.float().reshape(len(t), -1) for t in out], dim=1).cpu()
+    parts = flat.split([t[0].numel() for t in out], dim=1)
+    return tuple(p.reshape(t.shape) for p, t in zip(parts, out))
 
 
 def _check_hidden_layer_sizes(hidden_layer_sizes):
@@ -144,6 +174,7 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         "numeric_scaling": [StrOptions({"quantile", "standard", "robust"})],
         "numeric_embedding": [StrOptions({"periodic"}), None],
         "device": [str],
+        "precision": [StrOptions({"fp32", "bf16"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -169,6 +200,7 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         numeric_scaling,
         numeric_embedding,
         device,
+        precision,
         random_state,
         verbose,
     ):
@@ -189,6 +221,7 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         self.numeric_scaling = numeric_scaling
         self.numeric_embedding = numeric_embedding
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
 
@@ -354,18 +387,21 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
             return None
         return torch.as_tensor(weight / weight.mean(axis=0, keepdims=True), dtype=torch.float32)
 
-    def _predict_batch_size(self, hidden_layer_sizes):
+    def _predict_batch_size(self, hidden_layer_sizes, device="cpu"):
         """Rows per prediction batch: the widest per-member activation stays in budget.
 
-        Per-member periodic embeddings hold ``2 * n_frequencies`` values per
-        numeric feature and row.
+        The budget is the device's (``'cpu'`` or ``'cuda'``). Per-member
+        periodic embeddings hold ``2 * n_frequencies`` values per numeric
+        feature and row.
         """
+        kind = "cuda" if str(device).startswith("cuda") else "cpu"
         embedding = 0
         if self.numeric_embedding == "periodic":
             n_frequencies = PeriodicEmbedding.__init__.__kwdefaults__["n_frequencies"]
             embedding = 2 * n_frequencies * self.preprocessor_.column_layout_.n_numeric
         width = max([*hidden_layer_sizes, len(getattr(self, "classes_", ())), embedding, 1])
-        return int(np.clip(_PREDICT_BUDGET // (self.n_members * width), 64, 65536))
+        rows = _PREDICT_BUDGET[kind] // (self.n_members * width)
+        return int(np.clip(rows, 64, _PREDICT_MAX_ROWS[kind]))
 
     def _seen_codes(self, X_train, train_weight):
         """Per embedded column, the codes trained on: ``(cardinality, n_weight_columns)`` masks.
@@ -377,7 +413,7 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         layout = self.preprocessor_.column_layout_
         if not layout.n_codes:
             return []
-        codes = X_train[:, layout.codes].long()
+        codes = X_train[:, layout.codes].long().cpu()
         weight = torch.ones(len(codes), 1) if train_weight is None else train_weight
         trained = (weight.reshape(len(codes), -1) > 0).float()
         masks = []
@@ -397,19 +433,26 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         ``schedule`` is a :class:`_Schedule`, ``seeds`` a :class:`_Seeds`.
         """
         optimizer, optimizer_params = self._get_optimizer()
+        network, network_params = self._get_module(n_features, hidden_layer_sizes)
+        module = EncodedNetwork, {
+            "network": network,
+            "network_params": network_params,
+            "encoding": self._device_encoding_params(),
+        }
         return build_net(
-            module=self._get_module(n_features, hidden_layer_sizes),
+            module=module,
             criterion=self._get_criterion(),
             optimizer=(optimizer, {"lr": self.lr, **optimizer_params}),
             callbacks=self._get_callbacks(valid_dataset, schedule.patience, seen),
             max_epochs=self.max_epochs,
             batch_size=schedule.batch_size,
             valid_dataset=valid_dataset,
-            predict_batch_size=self._predict_batch_size(hidden_layer_sizes),
+            predict_batch_size=self._predict_batch_size(hidden_layer_sizes, self.device_),
             member_batches=self.n_members if self._member_batches else None,
             shuffle_seed=seeds.shuffle,
             seed=seeds.torch,
             device=self.device_,
+            precision=self.precision,
             verbose=self.verbose,
         )
 
@@ -427,24 +470,87 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
             kept = np.flatnonzero(sample_weight > 0)
             X, y, sample_weight = _safe_indexing(X, kept), y[kept], sample_weight[kept]
         train_idx, valid_idx = self._split(y, seeds.split)
+        identity = valid_idx is None  # the training part is every row, in order
         self.preprocessor_ = (
             self._make_preprocessor(seeds.preprocessing)
             .set_output(transform="default")
-            .fit(_safe_indexing(X, train_idx))
+            .fit(X if identity else _safe_indexing(X, train_idx))
         )
         y = self._prepare_target(y, train_idx, sample_weight)
-        X_encoded = torch.as_tensor(self.preprocessor_.transform(X), dtype=torch.float32)
+        # From here on the rows are ordered [training part | validation part].
+        order = train_idx if identity else np.concatenate([train_idx, valid_idx])
+        X_encoded = self._encode(X, None if identity else order)
         self._column_layout(X_encoded.shape[1])
+        n_train = len(train_idx)
+        if not identity:
+            y = y[order]
+            sample_weight = None if sample_weight is None else sample_weight[order]
         train_weight = self._member_weights(
-            len(train_idx), None if sample_weight is None else sample_weight[train_idx], rng
+            n_train, None if sample_weight is None else sample_weight[:n_train], rng
         )
         valid_weight = None
         if valid_idx is not None and sample_weight is not None:
-            valid_weight = sample_weight[valid_idx] / sample_weight[valid_idx].mean()
+            valid_weight = sample_weight[n_train:] / sample_weight[n_train:].mean()
             valid_weight = torch.as_tensor(valid_weight, dtype=torch.float32)
         return _FitData(
-            X_encoded, y, sample_weight, train_idx, valid_idx, train_weight, valid_weight
+            X_encoded,
+            y,
+            sample_weight,
+            np.arange(n_train),
+            None if identity else np.arange(n_train, len(order)),
+            train_weight,
+            valid_weight,
         )
+
+    # ------------------------------------------------------ encoding
+    def _encodes_on_device(self):
+        """Whether the fitted preprocessor's encoding runs as torch operations.
+
+        True for :class:`~skens.preprocessing.TabularPreprocessor` itself; a
+        preprocessor of another class (from :meth:`_make_preprocessor`) is
+        applied through its own ``transform``, on the CPU.
+        """
+        preprocessor = self.preprocessor_
+        return isinstance(preprocessor, TabularPreprocessor) and (
+            type(preprocessor).transform is TabularPreprocessor.transform
+            and type(preprocessor)._raw_block is TabularPreprocessor._raw_block
+        )
+
+    def _device_encoding_params(self):
+        """:class:`skens.nn.TabularEncoding` parameters, or ``None`` (CPU ``transform``)."""
+        if not self._encodes_on_device():
+            return None
+        return self.preprocessor_._encoding_params()
+
+    def _raw_batch(self, rows):
+        """The encoding stage's input for a batch of checked rows: ``numeric=``, ``codes=``."""
+        numeric, codes = self.preprocessor_._raw_block(rows)
+        if not numeric.flags.writeable:  # the user's read-only array (torch wants writable)
+            numeric = numeric.copy()
+        return {"numeric": torch.from_numpy(numeric), "codes": torch.from_numpy(codes)}
+
+    def _encode(self, X, rows=None):
+        """Encode ``X`` (the ``rows`` given, else all) into one float32 tensor on the device.
+
+        With :meth:`_encodes_on_device`, the rows are encoded chunk by chunk
+        by the encoding stage on the device, into the one tensor the fit
+        trains on: the data are copied once, not once per step.
+        """
+        n_rows = X.shape[0] if rows is None else len(rows)
+        device = self.device_
+        if not self._encodes_on_device():
+            part = X if rows is None else _safe_indexing(X, rows)
+            return torch.as_tensor(self.preprocessor_.transform(part), dtype=torch.float32).to(
+                device
+            )
+        encoding = TabularEncoding(**self._device_encoding_params()).to(device)
+        out = torch.empty((n_rows, encoding.out_features), dtype=torch.float32, device=device)
+        for start in range(0, n_rows, _ENCODE_CHUNK):
+            stop = min(start + _ENCODE_CHUNK, n_rows)
+            part = _safe_indexing(X, slice(start, stop) if rows is None else rows[start:stop])
+            batch = self._raw_batch(part)
+            out[start:stop] = encoding(**{k: v.to(device) for k, v in batch.items()})
+        return out
 
     def _make_datasets(self, data):
         """The training and validation datasets (``None`` without one), on the device."""
@@ -452,16 +558,14 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         def on_device(tensor):
             return None if tensor is None else tensor.to(self.device_)
 
-        y = torch.as_tensor(data.y)
+        y = on_device(torch.as_tensor(data.y))
         train = ArrayDataset(
-            on_device(data.X_train), on_device(y[data.train_idx]), on_device(data.train_weight)
+            on_device(data.X_train), y[: data.n_train], on_device(data.train_weight)
         )
         if data.valid_idx is None:
             return train, None
         valid = ArrayDataset(
-            on_device(data.X[data.valid_idx]),
-            on_device(y[data.valid_idx]),
-            on_device(data.valid_weight),
+            on_device(data.X_valid), y[data.n_train :], on_device(data.valid_weight)
         )
         return train, valid
 
@@ -517,20 +621,39 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
     def _raw_outputs(self, X, *, encoded=False):
         """Module outputs for checked rows (or ``encoded`` ones), batch by batch, on the CPU.
 
-        No batch holds a single row: a one-row matrix product takes another
-        kernel path (and rounding) than a larger one, and a row's prediction
-        must not depend on the rows predicted with it. A lone row is
-        evaluated twice and one copy kept; :class:`BatchIterator` never
-        leaves one row alone in a last batch.
+        Raw rows are encoded on the model's device by its encoding stage
+        (see :meth:`_encodes_on_device`), else by the preprocessor on the
+        CPU. Each batch's outputs come to the host in one transfer, as
+        float32.
+
+        No batch holds fewer than ``MIN_BATCH_ROWS`` rows: a matrix product
+        of a few rows can take another kernel path (and rounding) than a
+        larger one, and a row's prediction must not depend on the rows
+        predicted with it. Fewer rows are repeated up to that number and the
+        copies dropped; :class:`BatchIterator` never leaves a smaller last
+        batch.
         """
-        transform = None if encoded else self.preprocessor_.transform
-        single = len(X) == 1
-        if single:
-            X = X.repeat(2, 1) if isinstance(X, torch.Tensor) else _safe_indexing(X, [0, 0])
+        if encoded:
+            transform = None
+        elif getattr(self.net_.module_, "encoding", None) is not None:
+            transform = self._raw_batch
+        else:
+            transform = self.preprocessor_.transform
+        n_rows = len(X)
+        padded = n_rows < MIN_BATCH_ROWS
+        if padded:
+            repeat = np.arange(MIN_BATCH_ROWS) % n_rows
+            X = X[torch.from_numpy(repeat)] if isinstance(X, torch.Tensor) else (
+                _safe_indexing(X, repeat)
+            )
         dataset = ArrayDataset(X, transform=transform)
-        for out in self.net_.forward_iter(dataset, training=False, device="cpu"):
-            if single:
-                out = tuple(t[:1] for t in out) if isinstance(out, tuple) else out[:1]
+        batch_size = self._predict_batch_size(
+            _check_hidden_layer_sizes(self.hidden_layer_sizes), self.net_.device
+        )
+        for batch in BatchIterator(dataset, batch_size):
+            out = _to_host(self.net_.evaluation_step(batch, training=False))
+            if padded:
+                out = tuple(t[:n_rows] for t in out) if isinstance(out, tuple) else out[:n_rows]
             yield out
 
     def __setstate__(self, state):

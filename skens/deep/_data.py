@@ -15,7 +15,12 @@ from torch.utils.data import Dataset
 
 from ..utils._compat import _safe_indexing
 
-__all__ = ["ArrayDataset", "BatchIterator"]
+__all__ = ["ArrayDataset", "BatchIterator", "MIN_BATCH_ROWS"]
+
+# No prediction batch holds fewer rows than this: on some CPUs a matrix product
+# of 1 to 3 rows rounds differently from the same rows in a larger product, and
+# a row's prediction must not depend on the rows predicted with it.
+MIN_BATCH_ROWS = 8
 
 
 class ArrayDataset(Dataset):
@@ -32,7 +37,9 @@ class ArrayDataset(Dataset):
     weight : tensor of shape (n_samples,) or (n_samples, n_members), default=None
         Per-sample (or per-sample-and-member) loss weights.
     transform : callable, default=None
-        Applied to each batch of ``X`` rows; must return a numpy array.
+        Applied to each batch of ``X`` rows; returns a numpy array (made a
+        float32 tensor), a tensor, or a dict of tensors (the keyword
+        arguments of the module's forward).
 
     Notes
     -----
@@ -63,8 +70,9 @@ class ArrayDataset(Dataset):
         if self.transform is None:
             X = self.X[index]
         else:
-            rows = _safe_indexing(self.X, index)
-            X = torch.from_numpy(np.ascontiguousarray(self.transform(rows), dtype=np.float32))
+            X = self.transform(_safe_indexing(self.X, index))
+            if not isinstance(X, (dict, torch.Tensor)):
+                X = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
         if self.y is None:
             return X, None
         weight = None if self.weight is None else self.weight[index]
@@ -131,10 +139,11 @@ class BatchIterator:
     def __iter__(self):
         n_samples = len(self.dataset)
         if not self.shuffle:
-            # In order (prediction, validation); a last batch of one row joins the
-            # batch before it, so that no row is computed alone.
+            # In order (prediction, validation); a last batch of fewer than
+            # MIN_BATCH_ROWS rows joins the batch before it: matrix products of
+            # a few rows take other kernel paths (and rounding) than larger ones.
             starts = list(range(0, n_samples, self.batch_size))
-            if len(starts) > 1 and n_samples - starts[-1] == 1:
+            if len(starts) > 1 and n_samples - starts[-1] < MIN_BATCH_ROWS:
                 starts.pop()
             for start, stop in zip(starts, [*starts[1:], n_samples]):
                 yield self.dataset.batch(slice(start, stop))

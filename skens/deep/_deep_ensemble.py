@@ -101,7 +101,17 @@ _COMMON_PARAMETERS = """
 _TRAILING_PARAMETERS = """
     device : str, default='auto'
         Torch device: ``'auto'`` (CUDA when available, else CPU), ``'cpu'``,
-        ``'cuda'`` or ``'cuda:N'``.
+        ``'cuda'`` or ``'cuda:N'``. The fitted input encoding runs on this
+        device too (it is the module's first stage), so a model fitted on a
+        GPU and loaded on a machine without one predicts on the CPU.
+
+    precision : {'fp32', 'bf16'}, default='fp32'
+        Arithmetic of the network's forward passes. ``'bf16'``: mixed
+        precision (``torch.autocast`` with bfloat16) for the matrix products,
+        with the input encoding, the losses and the returned predictions in
+        float32 or float64 as usual. It pays off on CUDA GPUs with bfloat16
+        support (Ampere and newer; see ``doc/benchmarks.md``); on a CPU it
+        runs, but is rarely faster.
 
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, shuffling, the validation split
@@ -255,6 +265,7 @@ class DeepEnsembleClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDeep
         numeric_embedding="periodic",
         class_weight=None,
         device="auto",
+        precision="fp32",
         random_state=None,
         verbose=0,
     ):
@@ -276,6 +287,7 @@ class DeepEnsembleClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDeep
             numeric_scaling=numeric_scaling,
             numeric_embedding=numeric_embedding,
             device=device,
+            precision=precision,
             random_state=random_state,
             verbose=verbose,
         )
@@ -430,6 +442,7 @@ class DeepEnsembleRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseDeepEns
         numeric_embedding="periodic",
         loss="gaussian_nll",
         device="auto",
+        precision="fp32",
         random_state=None,
         verbose=0,
     ):
@@ -451,6 +464,7 @@ class DeepEnsembleRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseDeepEns
             numeric_scaling=numeric_scaling,
             numeric_embedding=numeric_embedding,
             device=device,
+            precision=precision,
             random_state=random_state,
             verbose=verbose,
         )

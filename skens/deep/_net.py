@@ -32,11 +32,26 @@ class EnsembleNet(NeuralNet):
         a fit never reads or moves torch's global random state and
         concurrent fits in threads are reproducible. ``None`` leaves the
         module on torch's global generator.
+    precision : {'fp32', 'bf16'}, default='fp32'
+        ``'bf16'`` runs the module's forward under ``torch.autocast`` with
+        bfloat16 on the net's device; its outputs are cast back to float32,
+        so the losses (and everything after) are computed in float32.
     """
 
-    def __init__(self, *args, seed=None, **kwargs):
+    def __init__(self, *args, seed=None, precision="fp32", **kwargs):
         super().__init__(*args, **kwargs)
         self.seed = seed
+        self.precision = precision
+
+    def infer(self, x, **fit_params):
+        if self.precision == "fp32":
+            return super().infer(x, **fit_params)
+        device_type = torch.device(self.device).type
+        with torch.autocast(device_type=device_type, dtype=torch.bfloat16):
+            out = super().infer(x, **fit_params)
+        if isinstance(out, tuple):
+            return tuple(t.float() for t in out)
+        return out.float()
 
     def initialize_module(self):
         kwargs = self.get_params_for("module")

@@ -6,6 +6,7 @@ them in one forward pass; outputs are laid out ``(batch, n_members, ...)``.
 
 from ._dropout import FastDropout
 from ._embedding import FeatureEmbedding, PeriodicEmbedding, embedding_dimension
+from ._encoding import EncodedNetwork, TabularEncoding
 from ._heads import GaussianHead
 from ._linear import BatchEnsembleLinear, EnsembleLinear
 from ._losses import (
@@ -30,6 +31,7 @@ __all__ = [
     "ENSEMBLE_TYPES",
     "BatchEnsembleLinear",
     "ClassificationTask",
+    "EncodedNetwork",
     "EnsembleCriterion",
     "EnsembleLinear",
     "EnsembleMLP",
@@ -41,6 +43,7 @@ __all__ = [
     "GaussianRegressionTask",
     "PeriodicEmbedding",
     "SquaredErrorRegressionTask",
+    "TabularEncoding",
     "embedding_dimension",
     "ensemble_log_loss",
     "ensemble_squared_error",

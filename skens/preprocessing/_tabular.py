@@ -59,6 +59,58 @@ def _category_keys(values):
     return keys
 
 
+# pandas' inferred kinds of an object column whose values can be factorised by
+# hashing without merging values whose keys differ (True == 1 in Python, but
+# their keys are 'True' and '1'): these never mix booleans with numbers.
+_HASHABLE_KINDS = ("string", "empty", "boolean", "integer", "floating", "mixed-integer-float")
+
+
+def _factorize_keys(values):
+    """Keys of a column's distinct values, and each row's position among them.
+
+    Returns ``(keys, inverse)``: ``keys`` is a str array of the distinct
+    non-missing values' keys (see :func:`_category_keys`, possibly repeated:
+    ``1`` and ``1.0`` share a key), ``inverse`` the int64 position of each
+    row's value in ``keys``, -1 where the value is missing. Vectorised (pandas'
+    hash table, or numpy for numbers): no Python runs per row, only per
+    distinct value, except for object columns that mix booleans with numbers,
+    which fall back to one key per row.
+    """
+    values = np.asarray(values)
+    if values.dtype.kind in "fiub":
+        if values.dtype.kind == "f":
+            missing = np.isnan(values)
+            uniques, inverse = np.unique(values[~missing], return_inverse=True)
+            full = np.full(len(values), -1, dtype=np.int64)
+            full[~missing] = inverse
+            return _category_keys(uniques).astype(str), full
+        uniques, inverse = np.unique(values, return_inverse=True)
+        return _category_keys(uniques).astype(str), inverse.astype(np.int64).reshape(-1)
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is optional
+        pd = None
+    if pd is not None and pd.api.types.infer_dtype(values, skipna=True) in _HASHABLE_KINDS:
+        inverse, uniques = pd.factorize(values, use_na_sentinel=True)
+        uniques = np.asarray(uniques, dtype=object)
+        return _category_keys(uniques).astype(str), inverse.astype(np.int64)
+    keys = _category_keys(values)
+    missing = keys == None  # noqa: E711 - elementwise test on an object array
+    uniques, inverse = np.unique(keys[~missing].astype(str), return_inverse=True)
+    full = np.full(len(values), -1, dtype=np.int64)
+    full[~missing] = inverse
+    return uniques, full
+
+
+def _pandas_categorical(column):
+    """``(categories, codes)`` of a pandas category column, else ``None``."""
+    if str(column.dtype) != "category":
+        return None
+    return np.asarray(column.cat.categories, dtype=object), np.asarray(
+        column.cat.codes, dtype=np.int64
+    )
+
+
 def check_tabular_input(estimator, X, *, reset):
     """Validate a table for ``estimator``; return it as a DataFrame or a 2-D array.
 
@@ -344,8 +396,88 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         return values
 
     def _numeric_block(self, X):
-        columns = [self._numeric_column(X, j) for j in np.flatnonzero(~self.categorical_mask_)]
+        """The numeric columns as one float64 array (NaN: missing)."""
+        numeric = np.flatnonzero(~self.categorical_mask_)
+        if not _is_dataframe(X) and X.dtype.kind in "fiub" and len(numeric):
+            # One block, one check; no copy of an all-numeric float64 array.
+            block = X if len(numeric) == X.shape[1] else X[:, numeric]
+            block = np.asarray(block, dtype=np.float64)
+            if not np.isinf(block).any():
+                return block
+        columns = [self._numeric_column(X, j) for j in numeric]
         return np.column_stack(columns) if columns else np.empty((X.shape[0], 0))
+
+    # ------------------------------------------------- encoding on a device
+    def _encoding_params(self):
+        """Keyword arguments of a :class:`skens.nn.TabularEncoding` equal to :meth:`transform`.
+
+        Plain numpy arrays and numbers (this module needs no torch). The
+        encoding reads :meth:`_raw_block`'s output.
+        """
+        check_is_fitted(self)
+        n_numeric = int(np.sum(~self.categorical_mask_))
+        params = dict(
+            n_numeric=n_numeric,
+            clip=_CLIP,
+            indicator_columns=np.asarray(self._indicator_columns, dtype=np.int64),
+        )
+        scaler = self.scaler_
+        if scaler is None:
+            params["scaling"] = "none"
+        elif isinstance(scaler, QuantileTransformer):
+            from scipy import stats
+
+            threshold = 1e-7 - np.spacing(1)  # as QuantileTransformer's clipping
+            params.update(
+                scaling="quantile",
+                quantiles=scaler.quantiles_,
+                references=scaler.references_,
+                clip_normal=(
+                    float(stats.norm.ppf(threshold)),
+                    float(stats.norm.ppf(1 - threshold)),
+                ),
+            )
+        else:  # StandardScaler or RobustScaler: (x - center) / scale
+            n = n_numeric
+            center = getattr(scaler, "mean_", None)
+            if center is None:
+                center = getattr(scaler, "center_", None)
+            scale = getattr(scaler, "scale_", None)
+            params.update(
+                scaling="affine",
+                center=np.zeros(n) if center is None else center,
+                scale=np.ones(n) if scale is None else scale,
+            )
+        sources, levels, embedded = [], [], []
+        for position, categories in enumerate(self.categories_):
+            if self._onehot[position]:
+                column_levels = list(np.arange(len(categories)) + _N_SPECIAL)
+                if self._has_missing[position]:
+                    column_levels = [_MISSING, *column_levels]
+                sources += [position] * len(column_levels)
+                levels += column_levels
+            else:
+                embedded.append(position)
+        params.update(
+            onehot_sources=np.asarray(sources, dtype=np.int64),
+            onehot_levels=np.asarray(levels, dtype=np.int64),
+            embedded_columns=np.asarray(embedded, dtype=np.int64),
+        )
+        return params
+
+    def _raw_block(self, X):
+        """The input of :meth:`_encoding_params`' encoding for validated rows ``X``.
+
+        Returns ``(numeric, codes)``: the numeric columns as float64 (NaN:
+        missing) and the integer codes of the categorical columns (missing
+        0, unknown 1, known categories 2...), int64.
+        """
+        numeric = self._numeric_block(X)
+        positions = np.flatnonzero(self.categorical_mask_)
+        codes = np.empty((X.shape[0], len(positions)), dtype=np.int64)
+        for position, j in enumerate(positions):
+            codes[:, position] = self._codes(X, position, j)
+        return numeric, codes
 
     # ------------------------------------------------------------------ fit
     def _make_scaler(self, n_samples):
@@ -386,10 +518,9 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
             self.scaler_ = self._make_scaler(len(numeric)).fit(observed)
         self.categories_, self._has_missing = [], []
         for j in np.flatnonzero(self.categorical_mask_):
-            keys = _category_keys(self._column(X, j))
-            missing = keys == None  # noqa: E711 - elementwise test on an object array
-            self.categories_.append(np.unique(keys[~missing].astype(str)))
-            self._has_missing.append(bool(missing.any()))
+            categories, has_missing = self._learn_categories(X, j)
+            self.categories_.append(categories)
+            self._has_missing.append(has_missing)
         self._onehot = [len(c) <= self.max_onehot_cardinality for c in self.categories_]
         self.embedding_cardinalities_ = [
             len(c) + _N_SPECIAL for c, onehot in zip(self.categories_, self._onehot) if not onehot
@@ -410,19 +541,35 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         return self
 
     # ------------------------------------------------------------ transform
+    def _column_keys(self, X, j):
+        """:func:`_factorize_keys` of categorical column ``j``."""
+        if _is_dataframe(X):
+            categorical = _pandas_categorical(X.iloc[:, j])
+            if categorical is not None:
+                categories, codes = categorical
+                keys, inverse = _factorize_keys(categories)
+                return keys, np.append(inverse, -1)[codes]  # code -1 (missing) reads -1
+        return _factorize_keys(self._column(X, j))
+
+    def _learn_categories(self, X, j):
+        """The sorted category keys of column ``j``, and whether a value is missing."""
+        keys, inverse = self._column_keys(X, j)
+        present = np.zeros(len(keys), dtype=bool)
+        present[inverse[inverse >= 0]] = True
+        return np.unique(keys[present]), bool((inverse < 0).any())
+
     def _codes(self, X, position, j):
         """Integer codes of categorical column ``j``: missing 0, unknown 1, known 2..."""
-        keys = _category_keys(self._column(X, j))
-        missing = keys == None  # noqa: E711
-        keys = np.where(missing, "", keys).astype(str)
+        keys, inverse = self._column_keys(X, j)
         categories = self.categories_[position]
+        # The code of each distinct key, then of each row.
         index = np.searchsorted(categories, keys)
         clipped = np.minimum(index, max(len(categories) - 1, 0))
         known = (index < len(categories)) & (categories[clipped] == keys) if len(categories) else (
             np.zeros(len(keys), dtype=bool)
         )
-        codes = np.where(known, index + _N_SPECIAL, _UNKNOWN)
-        return np.where(missing, _MISSING, codes)
+        key_codes = np.append(np.where(known, index + _N_SPECIAL, _UNKNOWN), _MISSING)
+        return key_codes[inverse]  # inverse -1 (missing) reads the appended _MISSING
 
     def transform(self, X):
         """Encode ``X`` with what was learned in :meth:`fit`.

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils._compat import Interval, StrOptions, _fit_context
-from ._tabular import _N_SPECIAL, TabularPreprocessor, _category_keys, check_tabular_input
+from ._tabular import _N_SPECIAL, TabularPreprocessor, check_tabular_input
 
 __all__ = ["TreeEncoder"]
 
@@ -104,8 +104,7 @@ class TreeEncoder(TabularPreprocessor):
         self.categorical_mask_ = self._resolve_categorical_mask(X)
         self.categories_ = []
         for j in np.flatnonzero(self.categorical_mask_):
-            keys = _category_keys(self._column(X, j))
-            self.categories_.append(np.unique(keys[keys != None].astype(str)))  # noqa: E711
+            self.categories_.append(self._learn_categories(X, j)[0])
         for j in np.flatnonzero(~self.categorical_mask_):
             self._numeric_column(X, j)  # a clear error now for non-numeric values
         self._native = self.categories == "native" and hasattr(X, "columns")

@@ -66,10 +66,10 @@ def test_the_task_hook_decides_module_loss_and_score():
     X, y = _data()
     clf = DeepEnsembleClassifier(**KW).fit(X, y > 0)
     assert isinstance(clf._task, ClassificationTask)
-    assert type(clf.net_.module_).__name__ == "EnsembleMLP"
+    assert type(clf.net_.module_.network).__name__ == "EnsembleMLP"
     reg = DeepEnsembleRegressor(**KW).fit(X, y)
     assert isinstance(reg._task, GaussianRegressionTask)
-    assert type(reg.net_.module_).__name__ == "GaussianEnsembleMLP"
+    assert type(reg.net_.module_.network).__name__ == "GaussianEnsembleMLP"
     mse = DeepEnsembleRegressor(loss="mse", **KW).fit(X, y)
     assert isinstance(mse._task, SquaredErrorRegressionTask)
     assert mse.noise_variance_.shape == (2, 1)

@@ -70,7 +70,7 @@ def test_fits_a_mixed_frame_as_it_is(Estimator, mixed, tiny):
 def test_high_cardinality_columns_are_embedded(mixed, tiny):
     X, y, _ = mixed
     clf = DeepEnsembleClassifier(**tiny).fit(X, y)
-    embedding = clf.net_.module_.embedding
+    embedding = clf.net_.module_.network.embedding
     # zip (~200 categories + missing + unknown) gets an embedding; city, plan and
     # member (at most 64 categories) are one-hot encoded.
     # The categories are those of the internal training part (the preprocessing
@@ -95,7 +95,7 @@ def test_unseen_categories_and_new_holes_at_predict_time(mixed, tiny):
 def test_codes_unseen_in_training_get_the_mean_embedding(mixed, tiny):
     X, y, _ = mixed
     clf = DeepEnsembleClassifier(**tiny).fit(X, y)
-    weight = clf.net_.module_.embedding.embeddings[0].weight.detach()
+    weight = clf.net_.module_.network.embedding.embeddings[0].weight.detach()
     mean_seen = weight[2:].mean(dim=0)
     # zip has no missing value: neither the "missing" (0) nor the "unknown" (1)
     # row was trained; both sit at the mean of the trained rows.
@@ -112,7 +112,7 @@ def test_categories_left_out_by_every_bootstrap_draw_are_filled_too(tiny):
     clf = DeepEnsembleClassifier(
         **{**tiny, "n_members": 1, "early_stopping": False, "max_epochs": 3}, bootstrap=True
     ).fit(X, y)
-    weight = clf.net_.module_.embedding.embeddings[0].weight.detach()
+    weight = clf.net_.module_.network.embedding.embeddings[0].weight.detach()
     filled = (weight == weight[1]).all(dim=1)
     # missing + unknown + the ~37% of ids that no bootstrap draw picked
     assert 40 < int(filled.sum()) < 120
@@ -544,7 +544,7 @@ def test_periodic_numeric_embedding(Estimator, mixed, tiny):
     X, y_class, y_reg = mixed
     y = y_class if Estimator is DeepEnsembleClassifier else y_reg
     est = Estimator(**tiny, numeric_embedding="periodic").fit(X, y)
-    module = est.net_.module_
+    module = est.net_.module_.network
     periodic = getattr(module, "mlp", module).embedding.periodic
     assert periodic is not None and periodic.n_features == 3  # age, income, visits
     out = est.predict_proba(X) if Estimator is DeepEnsembleClassifier else est.predict(X)
