@@ -40,8 +40,10 @@ from ._net import FillUnseenEmbeddings, FiniteLossCheck, ValidationScore
 # batch keeps the device busy (benchmarks/bench_scale.py).
 _PREDICT_BUDGET = {"cpu": 2**21, "cuda": 2**27}
 _PREDICT_MAX_ROWS = {"cpu": 65536, "cuda": 2**20}
-# Rows encoded at once when a fit encodes its training data.
+# Rows encoded at once when a fit encodes its training data, and at least
+# when a prediction does.
 _ENCODE_CHUNK = 2**16
+_PREDICT_ENCODE_ROWS = 4096
 # batch_size='auto': about n_train / 8 rounded to a power of two, within
 # [16, 256], so that even a small table gets several optimizer steps per epoch
 # (benchmarks/study_small_data.py).
@@ -623,8 +625,11 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
 
         Raw rows are encoded on the model's device by its encoding stage
         (see :meth:`_encodes_on_device`), else by the preprocessor on the
-        CPU. Each batch's outputs come to the host in one transfer, as
-        float32.
+        CPU, in chunks of at least ``_PREDICT_ENCODE_ROWS`` rows (the
+        encoding's cost per call is mostly fixed); the network then runs on
+        batches of :meth:`_predict_batch_size` rows (on a CPU, small enough
+        to stay in cache). Each batch's outputs come to the host in one
+        transfer, as float32.
 
         No batch holds fewer than ``MIN_BATCH_ROWS`` rows: a matrix product
         of a few rows can take another kernel path (and rounding) than a
@@ -633,9 +638,11 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         copies dropped; :class:`BatchIterator` never leaves a smaller last
         batch.
         """
+        net = self.net_
+        encoding = getattr(net.module_, "encoding", None)
         if encoded:
             transform = None
-        elif getattr(self.net_.module_, "encoding", None) is not None:
+        elif encoding is not None:
             transform = self._raw_batch
         else:
             transform = self.preprocessor_.transform
@@ -646,15 +653,21 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
             X = X[torch.from_numpy(repeat)] if isinstance(X, torch.Tensor) else (
                 _safe_indexing(X, repeat)
             )
-        dataset = ArrayDataset(X, transform=transform)
         batch_size = self._predict_batch_size(
-            _check_hidden_layer_sizes(self.hidden_layer_sizes), self.net_.device
+            _check_hidden_layer_sizes(self.hidden_layer_sizes), net.device
         )
-        for batch in BatchIterator(dataset, batch_size):
-            out = _to_host(self.net_.evaluation_step(batch, training=False))
-            if padded:
-                out = tuple(t[:n_rows] for t in out) if isinstance(out, tuple) else out[:n_rows]
-            yield out
+        chunk_size = batch_size * max(1, -(-_PREDICT_ENCODE_ROWS // batch_size))
+        for chunk, _ in BatchIterator(ArrayDataset(X, transform=transform), chunk_size):
+            if isinstance(chunk, dict):  # raw rows: the encoding stage, on the device
+                with torch.no_grad():
+                    chunk = encoding(**{k: v.to(net.device) for k, v in chunk.items()})
+            for batch in BatchIterator(ArrayDataset(chunk), batch_size):
+                out = _to_host(net.evaluation_step(batch, training=False))
+                if padded:
+                    out = tuple(t[:n_rows] for t in out) if isinstance(out, tuple) else (
+                        out[:n_rows]
+                    )
+                yield out
 
     def __setstate__(self, state):
         super().__setstate__(state)

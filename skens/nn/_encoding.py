@@ -21,6 +21,20 @@ def _buffer(values, dtype):
     return torch.as_tensor(values, dtype=dtype).clone()
 
 
+def _tied_references(quantiles, references):
+    """For each quantile, the mid-point of the references of the quantiles equal to it.
+
+    ``quantiles`` is ``(n_columns, n_quantiles)``, sorted along each row.
+    Where a value repeats in positions ``a..b``, scikit-learn's forward
+    interpolation gives ``references[b]`` and its backward one
+    ``references[a]``; their mean is returned for each of ``a..b``.
+    """
+    n_q = quantiles.shape[1]
+    first = torch.searchsorted(quantiles, quantiles, right=False).clamp_(max=n_q - 1)
+    last = (torch.searchsorted(quantiles, quantiles, right=True) - 1).clamp_(min=0)
+    return 0.5 * (references[last] + references[first])
+
+
 class TabularEncoding(nn.Module):
     """Raw numeric values and category codes in, the network's float32 input out.
 
@@ -113,8 +127,11 @@ class TabularEncoding(nn.Module):
                     f"got {tuple(quantiles.shape)}."
                 )
             # (n_numeric, n_quantiles), contiguous: one sorted row per column.
-            self.register_buffer("quantiles", quantiles.T.contiguous())
-            self.register_buffer("references", _buffer(references, dtype))
+            quantiles = quantiles.T.contiguous()
+            references = _buffer(references, dtype)
+            self.register_buffer("quantiles", quantiles)
+            self.register_buffer("references", references)
+            self.register_buffer("tied_references", _tied_references(quantiles, references))
         elif scaling == "affine":
             self.register_buffer("center", _buffer(center, dtype).reshape(self.n_numeric))
             self.register_buffer("scale", _buffer(scale, dtype).reshape(self.n_numeric))
@@ -136,32 +153,26 @@ class TabularEncoding(nn.Module):
     def _quantile_map(self, x):
         """``QuantileTransformer(output_distribution='normal').transform``, column-wise.
 
-        ``x`` is ``(n_numeric, batch)``. As scikit-learn, the mean of a
-        forward and a backward linear interpolation (equal unless quantiles
-        repeat), then the bounds, then the normal quantile function.
+        ``x`` is ``(n_numeric, batch)``. scikit-learn averages a forward and
+        a backward linear interpolation (``np.interp``); the two differ only
+        where ``x`` equals a repeated quantile, where the average is the
+        mid-point of the repeated quantiles' references (``tied_references``):
+        so one search serves both. Then the bounds, then the normal quantile
+        function.
         """
         q, r = self.quantiles, self.references
         n_q = q.shape[1]
         if n_q == 1:
             u = torch.full_like(x, float(r[0]))
         else:
-            # Forward: q[j] <= x < q[j + 1], as np.interp(x, q, r).
+            # q[j] <= x < q[j + 1], as np.interp(x, q, r).
             j = (torch.searchsorted(q, x, right=True) - 1).clamp_(0, n_q - 2)
             qj, qj1 = q.gather(1, j), q.gather(1, j + 1)
             rj, rj1 = r[j], r[j + 1]
-            slope = (rj1 - rj) / (qj1 - qj)
-            forward = slope * (x - qj) + rj
-            forward = torch.where(x < q[:, :1], r[0], forward)
-            forward = torch.where(x >= q[:, -1:], r[-1], forward)
-            # Backward: q[k] < x <= q[k + 1], as -np.interp(-x, -q[::-1], -r[::-1]).
-            k = (torch.searchsorted(q, x, right=False) - 1).clamp_(0, n_q - 2)
-            qk, qk1 = q.gather(1, k), q.gather(1, k + 1)
-            rk, rk1 = r[k], r[k + 1]
-            slope = (rk1 - rk) / (qk1 - qk)
-            backward = slope * (qk1 - x) - rk1  # = np.interp(-x, -q[::-1], -r[::-1])
-            backward = torch.where(x > q[:, -1:], -r[-1], backward)
-            backward = torch.where(x <= q[:, :1], -r[0], backward)
-            u = 0.5 * (forward - backward)
+            u = (rj1 - rj) / (qj1 - qj) * (x - qj) + rj
+            u = torch.where(x == qj, self.tied_references.gather(1, j), u)
+            u = torch.where(x < q[:, :1], r[0], u)
+            u = torch.where(x >= q[:, -1:], r[-1], u)
         u = torch.where(x + _BOUNDS_THRESHOLD > q[:, -1:], 1.0, u)
         u = torch.where(x - _BOUNDS_THRESHOLD < q[:, :1], 0.0, u)
         return torch.special.ndtri(u).clamp_(*self.clip_normal)
@@ -180,8 +191,10 @@ class TabularEncoding(nn.Module):
         -------
         encoded : tensor of shape (batch, out_features), float32
         """
-        blocks = []
-        if self.n_numeric:
+        device = numeric.device if self.n_numeric else codes.device
+        out = torch.empty(len(codes), self.out_features, device=device)
+        n_numeric, n_indicators = self.n_numeric, len(self.indicator_columns)
+        if n_numeric:
             x = numeric.to(self.dtype)
             missing = torch.isnan(x)
             x = x.masked_fill(missing, 0.0)
@@ -191,15 +204,15 @@ class TabularEncoding(nn.Module):
                 scaled = (x - self.center) / self.scale
             else:
                 scaled = x
-            scaled = scaled.masked_fill(missing, 0.0).clamp_(-self.clip, self.clip)
-            blocks += [scaled.float(), missing[:, self.indicator_columns].float()]
-        if len(self.onehot_sources):
-            blocks.append((codes[:, self.onehot_sources] == self.onehot_levels).float())
+            out[:, :n_numeric] = scaled.masked_fill_(missing, 0.0).clamp_(-self.clip, self.clip)
+            out[:, n_numeric : n_numeric + n_indicators] = missing[:, self.indicator_columns]
+        start = n_numeric + n_indicators
+        n_onehot = len(self.onehot_sources)
+        if n_onehot:
+            out[:, start : start + n_onehot] = codes[:, self.onehot_sources] == self.onehot_levels
         if len(self.embedded_columns):
-            blocks.append(codes[:, self.embedded_columns].float())
-        if not blocks:
-            return torch.empty(len(codes), 0, device=codes.device)
-        return torch.cat(blocks, dim=1)
+            out[:, start + n_onehot :] = codes[:, self.embedded_columns]
+        return out
 
 
 class EncodedNetwork(nn.Module):
