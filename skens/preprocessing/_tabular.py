@@ -510,11 +510,15 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         X = check_tabular_input(self, X, reset=True)
         self.categorical_mask_ = self._resolve_categorical_mask(X)
         numeric = self._numeric_block(X)
-        self._indicator_columns = np.flatnonzero(np.isnan(numeric).any(axis=0))
+        nan = np.isnan(numeric)
+        self._indicator_columns = np.flatnonzero(nan.any(axis=0))
+        empty = nan.all(axis=0)
+        del nan
         self.scaler_ = None
         if numeric.shape[1]:
-            # A column that is entirely missing is scaled as zeros.
-            observed = np.where(np.isnan(numeric).all(axis=0), 0.0, numeric)
+            # A column that is entirely missing is scaled as zeros (no copy of the
+            # data without such a column).
+            observed = np.where(empty, 0.0, numeric) if empty.any() else numeric
             self.scaler_ = self._make_scaler(len(numeric)).fit(observed)
         self.categories_, self._has_missing = [], []
         for j in np.flatnonzero(self.categorical_mask_):

@@ -44,3 +44,66 @@ def test_large_prediction_in_batches(tiny):
     proba = clf.predict_proba(X_big)
     assert proba.shape == (300_000, 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_the_encoding_runs_on_cuda_and_matches_the_cpu_encoding(tiny):
+    import torch
+
+    from tests.deep.test_tabular_input import _mixed_frame
+
+    X, y, _ = _mixed_frame()
+    clf = DeepEnsembleClassifier(**tiny, device="cuda").fit(X, y)
+    encoding = clf.net_.module_.encoding
+    assert all(b.is_cuda for b in encoding.buffers())
+    batch = {k: v.cuda() for k, v in clf._raw_batch(X).items()}
+    encoded = encoding(**batch)
+    assert encoded.is_cuda and encoded.dtype == torch.float32
+    expected = clf.preprocessor_.transform(X).astype(np.float32)
+    np.testing.assert_allclose(encoded.cpu().numpy(), expected, rtol=2e-7, atol=1e-6)
+    proba = clf.predict_proba(X)
+    assert proba.dtype == np.float64 and np.isfinite(proba).all()
+
+
+def test_a_cuda_fitted_model_predicts_on_a_machine_without_cuda(tiny, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    X, y = make_classification(n_samples=200, n_features=5, random_state=0)
+    clf = DeepEnsembleClassifier(**tiny, device="cuda").fit(X, y)
+    np.save(tmp_path / "X.npy", X)
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps(clf))
+    script = (
+        "import pickle, sys, numpy as np, torch\n"
+        "assert not torch.cuda.is_available()\n"
+        "clf = pickle.load(open(sys.argv[1], 'rb'))\n"
+        "assert clf.device_ == 'cpu'\n"
+        "assert all(b.device.type == 'cpu' for b in clf.net_.module_.buffers())\n"
+        "np.save(sys.argv[2], clf.predict_proba(np.load(sys.argv[3])))\n"
+    )
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "model.pkl"), str(tmp_path / "p.npy"),
+         str(tmp_path / "X.npy")],
+        check=True, env=env, cwd=os.getcwd(),
+    )
+    np.testing.assert_allclose(np.load(tmp_path / "p.npy"), clf.predict_proba(X), atol=1e-5)
+
+
+def test_bf16_on_cuda(tiny):
+    X, y = make_classification(n_samples=400, n_features=8, random_state=0)
+    fp32 = DeepEnsembleClassifier(**tiny, device="cuda").fit(X, y)
+    bf16 = DeepEnsembleClassifier(**tiny, device="cuda", precision="bf16").fit(X, y)
+    proba = bf16.predict_proba(X)
+    assert proba.dtype == np.float64
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert bf16.score(X, y) > fp32.score(X, y) - 0.05
+
+
+def test_cuda_prediction_batches_are_large(tiny):
+    X, y = make_classification(n_samples=200, n_features=5, random_state=0)
+    clf = DeepEnsembleClassifier(**tiny, device="cuda").fit(X, y)
+    sizes = (16,)
+    assert clf._predict_batch_size(sizes, "cuda") > clf._predict_batch_size(sizes, "cpu")
+    X_big = np.random.RandomState(0).randn(100_000, 5)
+    assert len(list(clf._raw_outputs(X_big))) <= 2

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# One call on a lent GPU machine (the device tool): the GPU tests, then the scale and
+# precision benchmarks, each under its own time limit; everything is written to $OUT.
+#
+#   carry: .whl (skorch and scikit-learn wheels for the machine's Python) and
+#   .devdata (python benchmarks/bench_precision.py --export .devdata/tables.pkl.gz)
+#   command: bash benchmarks/run_gpu.sh
+set -u
+OUT=${OUT:-/tmp/gpu_out}
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site .whl/*.whl || exit 1
+export PYTHONPATH=/tmp/site:$PWD
+{
+    nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
+    nproc
+    python3 -c "import torch, sklearn, skorch, numpy, scipy, pandas, sys; print(sys.version); print('torch', torch.__version__, 'sklearn', sklearn.__version__, 'skorch', skorch.__version__, 'numpy', numpy.__version__, 'scipy', scipy.__version__, 'pandas', pandas.__version__)"
+} > "$OUT/machine.txt" 2>&1
+cat "$OUT/machine.txt"
+
+echo "== GPU tests"
+timeout 170 python3 -m pytest -q -p no:cacheprovider -x tests/deep/test_gpu.py \
+    tests/nn/test_encoding.py tests/deep/test_device_encoding.py > "$OUT/gpu_tests.log" 2>&1
+echo "pytest status $?"; tail -5 "$OUT/gpu_tests.log"
+
+echo "== scale 100k, 1M"
+timeout 220 python3 benchmarks/bench_scale.py --device cuda --rows 100000,1000000 \
+    --precision fp32,bf16 --timeout 100 --output "$OUT/bench_scale_cuda.jsonl" \
+    > "$OUT/scale.log" 2>&1
+echo "status $?"; grep "^|" "$OUT/scale.log" | tail -6
+
+echo "== precision"
+timeout 190 python3 benchmarks/bench_precision.py --data .devdata/tables.pkl.gz --device cuda \
+    --budget 150 --max-train 5000 --output "$OUT/bench_precision_cuda.jsonl" \
+    > "$OUT/precision.log" 2>&1
+echo "status $?"; grep -v "^{" "$OUT/precision.log" | tail -8
+
+echo "== scale 5M"
+timeout 160 python3 benchmarks/bench_scale.py --device cuda --rows 5000000 --precision fp32 \
+    --timeout 150 --append --output "$OUT/bench_scale_cuda.jsonl" > "$OUT/scale5m.log" 2>&1
+echo "status $?"; grep "^|" "$OUT/scale5m.log" | tail -3
