@@ -4,8 +4,11 @@
 #
 #   carry: .whl (skorch and scikit-learn wheels for the machine's Python) and
 #   .devdata (python benchmarks/bench_precision.py --export .devdata/tables.pkl.gz)
-#   command: bash benchmarks/run_gpu.sh
+#   command: bash benchmarks/run_gpu.sh [PART...]   PART: tests, scale, precision, scale5m
+#   (all four when none is named; two calls on the same warm machine can split them)
 set -u
+PARTS=${*:-tests scale precision scale5m}
+want() { [[ " $PARTS " == *" $1 "* ]]; }
 OUT=${OUT:-/tmp/gpu_out}
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
@@ -19,24 +22,32 @@ export PYTHONPATH=/tmp/site:$PWD
 } > "$OUT/machine.txt" 2>&1
 cat "$OUT/machine.txt"
 
+if want tests; then
 echo "== GPU tests"
-timeout 170 python3 -m pytest -q -p no:cacheprovider -x tests/deep/test_gpu.py \
+timeout 150 python3 -m pytest -q -p no:cacheprovider -x tests/deep/test_gpu.py \
     tests/nn/test_encoding.py tests/deep/test_device_encoding.py > "$OUT/gpu_tests.log" 2>&1
 echo "pytest status $?"; tail -5 "$OUT/gpu_tests.log"
+fi
 
+if want scale; then
 echo "== scale 100k, 1M"
-timeout 220 python3 benchmarks/bench_scale.py --device cuda --rows 100000,1000000 \
+timeout 230 python3 benchmarks/bench_scale.py --device cuda --rows 100000,1000000 \
     --precision fp32,bf16 --timeout 100 --output "$OUT/bench_scale_cuda.jsonl" \
     > "$OUT/scale.log" 2>&1
 echo "status $?"; grep "^|" "$OUT/scale.log" | tail -6
+fi
 
+if want precision; then
 echo "== precision"
-timeout 190 python3 benchmarks/bench_precision.py --data .devdata/tables.pkl.gz --device cuda \
-    --budget 150 --max-train 5000 --output "$OUT/bench_precision_cuda.jsonl" \
+timeout 170 python3 benchmarks/bench_precision.py --data .devdata/tables.pkl.gz --device cuda \
+    --budget 140 --max-train 5000 --output "$OUT/bench_precision_cuda.jsonl" \
     > "$OUT/precision.log" 2>&1
 echo "status $?"; grep -v "^{" "$OUT/precision.log" | tail -8
+fi
 
+if want scale5m; then
 echo "== scale 5M"
-timeout 160 python3 benchmarks/bench_scale.py --device cuda --rows 5000000 --precision fp32 \
-    --timeout 150 --append --output "$OUT/bench_scale_cuda.jsonl" > "$OUT/scale5m.log" 2>&1
+timeout 170 python3 benchmarks/bench_scale.py --device cuda --rows 5000000 --precision fp32 \
+    --timeout 160 --append --output "$OUT/bench_scale_cuda.jsonl" > "$OUT/scale5m.log" 2>&1
 echo "status $?"; grep "^|" "$OUT/scale5m.log" | tail -3
+fi
