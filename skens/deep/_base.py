@@ -40,9 +40,10 @@ from ._net import FillUnseenEmbeddings, FiniteLossCheck, ValidationScore
 # batch keeps the device busy (benchmarks/bench_scale.py).
 _PREDICT_BUDGET = {"cpu": 2**21, "cuda": 2**27}
 _PREDICT_MAX_ROWS = {"cpu": 65536, "cuda": 2**20}
-# Rows encoded at once when a fit encodes its training data, and at least
-# when a prediction does.
-_ENCODE_CHUNK = 2**16
+# Rows encoded at once when a fit encodes its training data (on a CPU, few
+# enough that the encoding's temporaries stay in cache), and at least when a
+# prediction does.
+_ENCODE_CHUNK = {"cpu": 4096, "cuda": 2**16}
 _PREDICT_ENCODE_ROWS = 4096
 # batch_size='auto': about n_train / 8 rounded to a power of two, within
 # [16, 256], so that even a small table gets several optimizer steps per epoch
@@ -547,8 +548,9 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
             )
         encoding = TabularEncoding(**self._device_encoding_params()).to(device)
         out = torch.empty((n_rows, encoding.out_features), dtype=torch.float32, device=device)
-        for start in range(0, n_rows, _ENCODE_CHUNK):
-            stop = min(start + _ENCODE_CHUNK, n_rows)
+        chunk = _ENCODE_CHUNK["cuda" if str(device).startswith("cuda") else "cpu"]
+        for start in range(0, n_rows, chunk):
+            stop = min(start + chunk, n_rows)
             part = _safe_indexing(X, slice(start, stop) if rows is None else rows[start:stop])
             batch = self._raw_batch(part)
             out[start:stop] = encoding(**{k: v.to(device) for k, v in batch.items()})

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback
+from skorch.dataset import get_len
 
 from ..exceptions import TrainingDivergedError
 from ..nn import FeatureEmbedding
@@ -61,6 +62,35 @@ class EnsembleNet(NeuralNet):
             kwargs["generator"] = torch.Generator().manual_seed(int(self.seed))
         self.module_ = self.initialized_instance(self.module, kwargs)
         return self
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """skorch's epoch loop, with the batch losses read from the device once per epoch.
+
+        skorch records each batch's loss with ``loss.item()``, which on a GPU
+        waits for the step to finish, so the host cannot queue the next
+        steps' kernels meanwhile. Here the losses stay on the device until
+        the last batch, then go to the history in one transfer, before the
+        epoch-end callbacks (which average them) run. Callbacks that read a
+        batch's loss from the history during the epoch are not supported.
+        """
+        if iterator is None:
+            return
+        batches = self.history[-1]["batches"]
+        first = len(batches)
+        losses, batch_count = [], 0
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            losses.append(step["loss"].detach())
+            self.history.record_batch(prefix + "_batch_size", get_len(batch[0]))
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+            batch_count += 1
+        if losses:
+            values = torch.stack(losses).float().cpu().tolist()
+            # skorch's own on_batch_begin opens one history row per batch, in order.
+            for row, value in zip(batches[first : first + batch_count], values):
+                row[prefix + "_loss"] = value
+        self.history.record(prefix + "_batch_count", batch_count)
 
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
         # skorch records len(X) as the batch size; member-specific batches are

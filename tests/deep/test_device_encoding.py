@@ -99,7 +99,7 @@ def test_a_fit_encodes_its_rows_once_train_first(mixed, tiny, early_stopping):
     # The encoded rows are the preprocessor's encoding of the kept rows, in the fit's order:
     # matching each encoded row to its source row recovers the labels the fit trained on.
     expected = est.preprocessor_.transform(X.iloc[kept]).astype(np.float32)
-    encoded = data.X.numpy()
+    encoded = data.X.cpu().numpy()
     distance = np.abs(encoded[:, None, :] - expected[None, :, :]).max(axis=2)
     source = distance.argmin(axis=1)
     assert distance.min(axis=1).max() < 1e-5
