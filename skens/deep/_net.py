@@ -63,6 +63,26 @@ class EnsembleNet(NeuralNet):
         self.module_ = self.initialized_instance(self.module, kwargs)
         return self
 
+    def get_params_for_optimizer(self, prefix, named_parameters):
+        """skorch's optimizer arguments, with parameter groups of equal options merged.
+
+        skorch makes one group per ``param_groups`` pattern; patterns that set
+        the same options (``'*bias'``, ``'*.r'``, ``'*.s'``: no weight decay)
+        become one group, so each optimizer step runs once per distinct set
+        of options. An Adam-type update of a parameter reads only that
+        parameter and its group's options: the updates are unchanged.
+        """
+        (groups,), kwargs = super().get_params_for_optimizer(prefix, named_parameters)
+        merged = {}
+        for group in groups:
+            options = {key: value for key, value in group.items() if key != "params"}
+            key = repr(sorted(options.items()))
+            if key in merged:
+                merged[key]["params"].extend(group["params"])
+            else:
+                merged[key] = {**options, "params": list(group["params"])}
+        return (list(merged.values()),), kwargs
+
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         """skorch's epoch loop, with the batch losses read from the device once per epoch.
 
