@@ -190,6 +190,8 @@ class TabularEncoding(nn.Module):
         Returns
         -------
         encoded : tensor of shape (batch, out_features), float32
+            ``[scaled numerics | missing indicators | one-hot columns | codes]``, on the
+            inputs' device.
         """
         device = numeric.device if self.n_numeric else codes.device
         out = torch.empty(len(codes), self.out_features, device=device)
@@ -255,7 +257,22 @@ class EncodedNetwork(nn.Module):
         self.encoding = None if encoding is None else TabularEncoding(**encoding)
 
     def forward(self, X=None, *, numeric=None, codes=None):
-        """The network's output for encoded ``X``, or for raw ``numeric`` and ``codes``."""
+        """The network's output for encoded ``X``, or for raw ``numeric`` and ``codes``.
+
+        Parameters
+        ----------
+        X : tensor of shape (batch, n_features) or (n_members, batch, n_features), default=None
+            Encoded float32 inputs (member-specific rows in training).
+        numeric : tensor of shape (batch, n_numeric), default=None
+            Raw numeric values (NaN: missing), when ``X`` is not given.
+        codes : tensor of shape (batch, n_codes), default=None
+            Integer category codes, with ``numeric``.
+
+        Returns
+        -------
+        out : tensor or tuple of tensors
+            The network's output, ``(batch, n_members, ...)``.
+        """
         if X is None:
             if self.encoding is None:
                 raise ValueError("This network has no encoding stage; pass encoded inputs X.")
