@@ -105,16 +105,9 @@ def _reset_peak_rss():
 
 
 def _machine(torch, device):
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name(torch.device(device))
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return cpu
+    from bench_training_speed import processor_name
+
+    return processor_name(device)
 
 
 def _estimator(cfg, precision):

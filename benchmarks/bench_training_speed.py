@@ -150,18 +150,24 @@ def throughput(est, X_pred, device):
     return len(X_pred) / (time.perf_counter() - start)
 
 
-def machine_description(device):
+def processor_name(device):
+    """The GPU's name, or the CPU's model name."""
     if device.startswith("cuda"):
         return torch.cuda.get_device_name(torch.device(device))
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return f"{cpu}, {torch.get_num_threads()} torch threads"
+    return cpu
+
+
+def machine_description(device):
+    if device.startswith("cuda"):
+        return processor_name(device)
+    return f"{processor_name(device)}, {torch.get_num_threads()} torch threads"
 
 
 def run(args):
