@@ -46,7 +46,13 @@ def _small_pool(Estimator):
 
 def _tested_estimators():
     for _, Estimator in all_estimators():
-        if "estimators" in Estimator().get_params():
+        params = Estimator().get_params()
+        if "estimators" in params and "method" not in params:
+            # A cascade of other models: a small pool, members fitted on 70% of the rows.
+            yield Estimator(_small_pool(Estimator), random_state=0)
+            yield Estimator(_small_pool(Estimator), strategy="threshold", random_state=0)
+            continue
+        if "estimators" in params:
             # Ensembles of other models: a small pool (the default pool trains
             # full-size members), with 3 folds.
             yield Estimator(_small_pool(Estimator), cv=3)
@@ -76,6 +82,7 @@ def test_discovery_finds_the_estimators():
     assert {
         "DeepEnsembleClassifier",
         "DeepEnsembleRegressor",
+        "CascadeClassifier",
         "EnsembleSelectionClassifier",
         "EnsembleSelectionRegressor",
         "TabularPreprocessor",

@@ -4,15 +4,20 @@
 loads the deep ensemble when it is built.
 """
 
+from ._cascade import CascadeClassifier, exit_confidence, exit_window, operating_threshold
 from ._pool import default_pool
 from ._selection import EnsembleSelectionClassifier, EnsembleSelectionRegressor
 from ._weights import gem_weights, greedy_selection, simplex_weights
 
 __all__ = [
+    "CascadeClassifier",
     "EnsembleSelectionClassifier",
     "EnsembleSelectionRegressor",
     "default_pool",
+    "exit_confidence",
+    "exit_window",
     "gem_weights",
     "greedy_selection",
+    "operating_threshold",
     "simplex_weights",
 ]

@@ -1,0 +1,628 @@
+"""Window-based early-exit cascades (Xia & Bouganis, ICCV 2023).
+
+A cascade evaluates its members one at a time, cheapest first. Stage ``k``
+predicts the mean of the probabilities of members ``1..k``; a row leaves the
+cascade at stage ``k`` unless its confidence at that stage lies inside a
+window around the operating threshold, chosen on validation rows: only rows
+near the decision boundary of the selective classifier pay for more members.
+The rule follows the authors' code (``Guoxoug/window-early-exit``:
+``window_threshold_strategy`` and ``get_threshold``), generalised from two
+stages to any number.
+"""
+
+import time
+from numbers import Real
+
+import numpy as np
+from scipy.special import logsumexp
+from scipy.stats import percentileofscore
+from sklearn.base import BaseEstimator, ClassifierMixin, clone, is_classifier
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import Bunch
+from sklearn.utils.validation import check_is_fitted
+
+from ..metrics import entropy_decomposition
+from ..preprocessing import check_tabular_input
+from ..utils._compat import Interval, StrOptions, _fit_context, _safe_indexing
+from ..utils._validation import _check_classification_target
+from ._pool import default_pool
+from ._selection import _accepts_nan
+
+__all__ = ["CascadeClassifier", "exit_confidence", "exit_window", "operating_threshold"]
+
+EXIT_SCORES = ("msp", "entropy", "energy", "max_logit")
+_EPS = 1e-300
+
+
+def exit_confidence(proba=None, logits=None, *, score="msp"):
+    """The confidence of each row that the exit rule reads (higher: more confident).
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_classes), default=None
+        Class probabilities (for ``'msp'`` and ``'entropy'``).
+    logits : array-like of shape (n_samples, n_classes), default=None
+        Unnormalised class scores (for ``'energy'`` and ``'max_logit'``).
+    score : {'msp', 'entropy', 'energy', 'max_logit'}, default='msp'
+        ``'msp'``: the maximum probability; ``'entropy'``: minus the
+        predictive entropy; ``'energy'``: ``logsumexp(logits)`` (minus the
+        energy score); ``'max_logit'``: the largest logit.
+
+    Returns
+    -------
+    confidence : ndarray of shape (n_samples,)
+        The confidence of each row.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skens.ensemble import exit_confidence
+    >>> exit_confidence(np.array([[0.9, 0.1], [0.5, 0.5]])).tolist()
+    [0.9, 0.5]
+    """
+    if score not in EXIT_SCORES:
+        raise ValueError(f"score must be one of {EXIT_SCORES}, got {score!r}.")
+    if score in ("msp", "entropy"):
+        if proba is None:
+            raise ValueError(f"score={score!r} needs probabilities.")
+        proba = np.asarray(proba, dtype=np.float64)
+        if score == "msp":
+            return proba.max(axis=1)
+        return np.sum(proba * np.log(np.clip(proba, _EPS, None)), axis=1)
+    if logits is None:
+        raise ValueError(f"score={score!r} needs logits.")
+    logits = np.asarray(logits, dtype=np.float64)
+    return logsumexp(logits, axis=1) if score == "energy" else logits.max(axis=1)
+
+
+def operating_threshold(confidence, correct, *, operating_point="coverage", value=0.8,
+                        min_coverage=0.1):
+    """The confidence threshold of a selective classifier's operating point.
+
+    Rows of confidence at or above the threshold are accepted.
+
+    Parameters
+    ----------
+    confidence : array-like of shape (n_samples,)
+        Validation confidences.
+    correct : array-like of bool of shape (n_samples,)
+        Whether each validation prediction is right.
+    operating_point : {'coverage', 'risk'}, default='coverage'
+        ``'coverage'``: the threshold that accepts a ``value`` share of the
+        rows (the risk at that coverage is then the figure of merit; a true
+        positive rate for out-of-distribution detection is the same
+        threshold, taken on in-distribution rows). ``'risk'``: the threshold
+        whose selective risk (error rate of the accepted rows) is closest to
+        ``value`` (the one accepting the most rows among equally close ones).
+    value : float, default=0.8
+        The coverage or the risk aimed at, in (0, 1].
+    min_coverage : float, default=0.1
+        With ``'risk'``, only cuts accepting at least this share of the rows
+        are considered (the risk of a few rows is noise; the reference code
+        skips its first 500 rows).
+
+    Returns
+    -------
+    threshold : float
+        The smallest confidence accepted.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skens.ensemble import operating_threshold
+    >>> confidence = np.array([0.9, 0.8, 0.7, 0.6, 0.55])
+    >>> correct = np.array([True, True, True, False, False])
+    >>> float(operating_threshold(confidence, correct, operating_point="risk", value=0.0))
+    0.7
+    """
+    confidence = np.asarray(confidence, dtype=np.float64)
+    correct = np.asarray(correct, dtype=bool)
+    if operating_point == "coverage":
+        return float(np.quantile(confidence, 1.0 - value))
+    if operating_point != "risk":
+        raise ValueError(
+            f"operating_point must be 'coverage' or 'risk', got {operating_point!r}."
+        )
+    order = np.argsort(-confidence, kind="stable")
+    accepted = np.arange(1, len(order) + 1)
+    risk = np.cumsum(~correct[order]) / accepted
+    eligible = accepted >= max(1, int(np.ceil(min_coverage * len(order))))
+    # Among equal confidences, only the last of the run is a real cut.
+    sorted_confidence = confidence[order]
+    last_of_run = np.append(sorted_confidence[1:] != sorted_confidence[:-1], True)
+    candidates = np.flatnonzero(eligible & last_of_run)
+    distance = np.abs(risk[candidates] - value)
+    # The closest risk; among equally close cuts, the one accepting the most rows.
+    best = candidates[np.flatnonzero(distance == distance.min())[-1]]
+    return float(sorted_confidence[best])
+
+
+def exit_window(confidence, threshold, window):
+    """The window of confidences around ``threshold`` inside which rows go on.
+
+    Parameters
+    ----------
+    confidence : array-like of shape (n_samples,)
+        Validation confidences.
+    threshold : float
+        The operating threshold (:func:`operating_threshold`).
+    window : float
+        Half-width of the window, as a share of the validation rows: the
+        bounds are the validation quantiles at ``q - window`` and
+        ``q + window``, ``q`` the rank of ``threshold`` among the validation
+        confidences.
+
+    Returns
+    -------
+    low, high : float
+        A row exits when its confidence is below ``low`` or above ``high``.
+        A bound whose quantile reaches 0 or 1 is infinite (the reference
+        code clamps it to the validation minimum or maximum instead, which
+        lets new rows beyond that range exit; here they go on).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skens.ensemble import exit_window
+    >>> confidence = np.linspace(0.5, 1.0, 101)
+    >>> [round(float(b), 3) for b in exit_window(confidence, 0.75, 0.1)]
+    [0.7, 0.8]
+    """
+    confidence = np.asarray(confidence, dtype=np.float64)
+    q = percentileofscore(confidence, threshold) / 100.0
+    low = -np.inf if q - window <= 0 else float(np.quantile(confidence, q - window))
+    high = np.inf if q + window >= 1 else float(np.quantile(confidence, q + window))
+    return low, high
+
+
+class CascadeClassifier(ClassifierMixin, BaseEstimator):
+    """A window-based early-exit cascade of classifiers (Xia & Bouganis, 2023).
+
+    Stages are the members, cheapest first. Stage ``k`` predicts the mean
+    of the probabilities of members ``1..k`` (outputs already computed are
+    reused). At every stage but the last, a row exits when its confidence
+    lies outside a window around the operating threshold of that stage;
+    the window and the threshold are set on validation rows. Rows near the
+    decision boundary go on; confident rows and hopeless ones leave early.
+
+    Parameters
+    ----------
+    estimators : list of (str, estimator) or None, default=None
+        Classifiers with ``predict_proba`` (``'drop'`` leaves one out).
+        ``None``: a linear model, HistGradientBoosting and a deep ensemble
+        (the members of :func:`~skens.ensemble.default_pool`).
+    cv : 'prefit' or float, default=0.3
+        ``'prefit'``: the estimators are fitted; :meth:`fit` takes
+        validation rows and only sets the cascade. A float: the share of
+        the rows held out (stratified) to set the cascade; clones of the
+        estimators are fitted on the rest.
+    costs : array-like of shape (n_estimators,) or None, default=None
+        The cost of evaluating each estimator (any unit). ``None``: measured,
+        the seconds per row of ``predict_proba`` on the validation rows. The
+        stages are ordered by cost, cheapest first (stable).
+    exit_score : {'msp', 'entropy', 'energy', 'max_logit'}, default='msp'
+        The confidence the rule reads (:func:`exit_confidence`). ``'energy'``
+        and ``'max_logit'`` need a ``decision_function`` on every estimator;
+        the stage's logits are the mean of its members'.
+    operating_point : {'coverage', 'risk'}, default='coverage'
+        What the threshold of each stage is set for (see
+        :func:`operating_threshold`).
+    operating_value : float, default=0.8
+        The coverage (or risk) aimed at.
+    window : float, default=0.1
+        Half-width of the window, as a share of the validation rows: with
+        0.1, about 20% of the validation rows go on at each stage. ``>= 1``:
+        every row goes through every stage (the full ensemble).
+    strategy : {'window', 'threshold'}, default='window'
+        ``'threshold'``: the single-threshold baseline, a row exits when its
+        confidence is above the stage's threshold.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the validation split and the default members.
+
+    Attributes
+    ----------
+    estimators_ : list of estimator
+        The stages' estimators, cheapest first.
+    stage_names_ : list of str
+        Their names.
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+    costs_ : ndarray of shape (n_stages,)
+        The cost of each stage's estimator.
+    thresholds_ : ndarray of shape (n_stages,)
+        The operating threshold of each stage (NaN for the last).
+    windows_ : ndarray of shape (n_stages, 2)
+        ``[low, high]`` of each stage (``[-inf, inf]`` for the last: every
+        row that reaches it exits).
+    exit_rate_ : ndarray of shape (n_stages,)
+        The share of the validation rows that exit at each stage.
+    expected_cost_ : float
+        The mean cost per validation row: each stage's cost times the share
+        of rows that reach it.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, for DataFrame input.
+
+    See Also
+    --------
+    skens.ensemble.EnsembleSelectionClassifier : A weighted ensemble of all members.
+
+    References
+    ----------
+    G. Xia and C.-S. Bouganis, "Window-Based Early-Exit Cascades for
+    Uncertainty Estimation: When Deep Ensembles are More Efficient than
+    Single Models", ICCV 2023.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.ensemble import HistGradientBoostingClassifier
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skens.ensemble import CascadeClassifier
+    >>> X, y = make_classification(n_samples=600, random_state=0)
+    >>> cascade = CascadeClassifier(
+    ...     [("linear", LogisticRegression()),
+    ...      ("boosting", HistGradientBoostingClassifier(max_iter=20))],
+    ...     costs=[1, 10], random_state=0).fit(X, y)
+    >>> cascade.exit_rate_.round(2).tolist()
+    [0.8, 0.2]
+    >>> cascade.predict_stage(X[:5]).tolist()
+    [0, 0, 1, 0, 0]
+    """
+
+    _parameter_constraints = {
+        "estimators": [list, None],
+        "cv": [StrOptions({"prefit"}), Interval(Real, 0, 1, closed="neither")],
+        "costs": ["array-like", None],
+        "exit_score": [StrOptions(set(EXIT_SCORES))],
+        "operating_point": [StrOptions({"coverage", "risk"})],
+        "operating_value": [Interval(Real, 0, 1, closed="right")],
+        "window": [Interval(Real, 0, None, closed="left")],
+        "strategy": [StrOptions({"window", "threshold"})],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        estimators=None,
+        *,
+        cv=0.3,
+        costs=None,
+        exit_score="msp",
+        operating_point="coverage",
+        operating_value=0.8,
+        window=0.1,
+        strategy="window",
+        random_state=None,
+    ):
+        self.estimators = estimators
+        self.cv = cv
+        self.costs = costs
+        self.exit_score = exit_score
+        self.operating_point = operating_point
+        self.operating_value = operating_value
+        self.window = window
+        self.strategy = strategy
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ pool
+    def _pool(self):
+        if self.estimators is None:
+            if self.cv == "prefit":
+                raise ValueError(
+                    "cv='prefit' needs fitted estimators; estimators=None builds unfitted ones."
+                )
+            members = dict(default_pool("classification", random_state=self.random_state,
+                                        include_optional=False))
+            return [(name, members[name])
+                    for name in ("linear", "hist_gradient_boosting", "deep_ensemble")]
+        pool = []
+        for item in self.estimators:
+            if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
+                raise ValueError(
+                    f"estimators must be a list of (name, estimator) tuples, got an item {item!r}."
+                )
+            if not (isinstance(item[1], str) and item[1] == "drop"):
+                pool.append(item)
+        if not pool:
+            raise ValueError("estimators must hold at least one estimator that is not 'drop'.")
+        names = [name for name, _ in pool]
+        if len(set(names)) != len(names):
+            raise ValueError(f"Estimator names must be unique, got {names}.")
+        for name, est in pool:
+            if not (is_classifier(est) and hasattr(est, "predict_proba")):
+                raise TypeError(
+                    f"CascadeClassifier: estimator {name!r} ({type(est).__name__}) must be a "
+                    "classifier with predict_proba (wrap it in "
+                    "sklearn.calibration.CalibratedClassifierCV to get probabilities)."
+                )
+            if self.exit_score in ("energy", "max_logit") and not hasattr(est, "decision_function"):
+                raise TypeError(
+                    f"exit_score={self.exit_score!r} needs logits, but estimator {name!r} "
+                    f"({type(est).__name__}) has no decision_function; use 'msp' or 'entropy'."
+                )
+        return pool
+
+    # --------------------------------------------------------------- outputs
+    def _proba(self, estimator, X):
+        """Probabilities with one column per class of ``classes_`` (absent classes: 0)."""
+        proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+        columns = self._label_encoder.transform(np.asarray(estimator.classes_))
+        out = np.zeros((proba.shape[0], len(self.classes_)))
+        out[:, columns] = proba
+        return out / np.clip(out.sum(axis=1, keepdims=True), _EPS, None)
+
+    def _logits(self, estimator, X):
+        """``decision_function`` as (n_samples, n_classes) logits (binary: ``[0, z]``)."""
+        z = np.asarray(estimator.decision_function(X), dtype=np.float64)
+        if z.ndim == 1:
+            z = np.column_stack([np.zeros_like(z), z])
+        columns = self._label_encoder.transform(np.asarray(estimator.classes_))
+        out = np.full((z.shape[0], len(self.classes_)), -np.inf)
+        out[:, columns] = z
+        return out
+
+    def _uses_logits(self):
+        return self.exit_score in ("energy", "max_logit")
+
+    def _stage_confidence(self, proba_sum, logit_sum, k):
+        """Confidence of stage ``k`` (0-based) from the running sums of its members' outputs."""
+        return exit_confidence(
+            proba_sum / (k + 1),
+            None if logit_sum is None else logit_sum / (k + 1),
+            score=self.exit_score,
+        )
+
+    def _exits(self, confidence, k):
+        if k == len(self.estimators_) - 1:
+            return np.ones(len(confidence), dtype=bool)
+        if self.strategy == "threshold":
+            return confidence > self.thresholds_[k]
+        low, high = self.windows_[k]
+        return (confidence < low) | (confidence > high)
+
+    # ------------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y):
+        """Set the cascade on validation rows (fitting the members first unless prefit).
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Validation rows with ``cv='prefit'``; else the training rows, of
+            which a ``cv`` share is held out.
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : CascadeClassifier
+            The fitted cascade.
+        """
+        X = self._check_X(X, reset=True)
+        y = _check_classification_target(self, y)
+        if len(y) != X.shape[0]:
+            raise ValueError(
+                f"X and y have inconsistent numbers of samples: {X.shape[0]} and {len(y)}."
+            )
+        self._label_encoder = LabelEncoder().fit(y)
+        self.classes_ = self._label_encoder.classes_
+        if len(self.classes_) < 2:
+            raise ValueError(
+                "CascadeClassifier needs samples of at least 2 classes, but the data contains "
+                f"only one class: {self.classes_[0]!r}."
+            )
+        pool = self._pool()
+        if self.cv == "prefit":
+            for name, est in pool:
+                check_is_fitted(est)
+                unknown = set(np.asarray(est.classes_).tolist()) - set(self.classes_.tolist())
+                if unknown:
+                    raise ValueError(
+                        f"Prefit estimator {name!r} predicts classes {sorted(unknown)} absent "
+                        "from y."
+                    )
+            X_val, y_val = X, y
+        else:
+            index = np.arange(len(y))
+            try:
+                train, valid = train_test_split(
+                    index, test_size=self.cv, stratify=y, random_state=self.random_state
+                )
+            except ValueError:
+                train, valid = train_test_split(
+                    index, test_size=self.cv, random_state=self.random_state
+                )
+            X_train, y_train = _safe_indexing(X, train), y[train]
+            if len(np.unique(y_train)) < 2:
+                raise ValueError(
+                    "CascadeClassifier: the training part (1 - cv of the rows) holds a single "
+                    "class; pass more data or a smaller cv."
+                )
+            pool = [(name, clone(est).fit(X_train, y_train)) for name, est in pool]
+            X_val, y_val = _safe_indexing(X, valid), y[valid]
+
+        # Each member's validation outputs, timed.
+        outputs, seconds = [], []
+        for _, est in pool:
+            start = time.perf_counter()
+            proba = self._proba(est, X_val)
+            logits = self._logits(est, X_val) if self._uses_logits() else None
+            seconds.append((time.perf_counter() - start) / max(len(y_val), 1))
+            outputs.append((proba, logits))
+        if self.costs is None:
+            costs = np.asarray(seconds)
+        else:
+            costs = np.asarray(self.costs, dtype=np.float64)
+            if costs.shape != (len(pool),) or not np.all(np.isfinite(costs)) or np.any(costs < 0):
+                raise ValueError(
+                    f"costs must hold {len(pool)} finite non-negative numbers, one per "
+                    f"estimator, got {self.costs!r}."
+                )
+        order = np.argsort(costs, kind="stable")
+        self.estimators_ = [pool[i][1] for i in order]
+        self.stage_names_ = [pool[i][0] for i in order]
+        self.costs_ = costs[order]
+        outputs = [outputs[i] for i in order]
+
+        # Thresholds and windows, stage by stage, on every validation row.
+        n_stages = len(self.estimators_)
+        codes = self._label_encoder.transform(y_val)
+        self.thresholds_ = np.full(n_stages, np.nan)
+        self.windows_ = np.tile([-np.inf, np.inf], (n_stages, 1))
+        proba_sum = np.zeros_like(outputs[0][0])
+        logit_sum = np.zeros_like(outputs[0][1]) if self._uses_logits() else None
+        confidences = []
+        for k, (proba, logits) in enumerate(outputs):
+            proba_sum += proba
+            if logit_sum is not None:
+                logit_sum += logits
+            confidence = self._stage_confidence(proba_sum, logit_sum, k)
+            confidences.append(confidence)
+            if k == n_stages - 1:
+                break
+            correct = proba_sum.argmax(axis=1) == codes
+            tau = operating_threshold(
+                confidence, correct, operating_point=self.operating_point,
+                value=self.operating_value,
+            )
+            self.thresholds_[k] = tau
+            width = np.inf if self.window >= 1 else self.window
+            self.windows_[k] = (-np.inf, np.inf) if width == np.inf else exit_window(
+                confidence, tau, width
+            )
+
+        # Exit rates and expected cost on the validation rows.
+        active = np.ones(len(y_val), dtype=bool)
+        exit_rate = np.zeros(n_stages)
+        reach = np.zeros(n_stages)
+        for k in range(n_stages):
+            reach[k] = active.mean()
+            exits = active & self._exits(confidences[k], k)
+            exit_rate[k] = exits.mean()
+            active &= ~exits
+        self.exit_rate_ = exit_rate
+        self.expected_cost_ = float(np.sum(reach * self.costs_))
+        return self
+
+    # ------------------------------------------------------------- predict
+    def _check_X(self, X, *, reset):
+        return check_tabular_input(self, X, reset=reset)
+
+    def _run(self, X, *, members=False):
+        """Run the cascade: each row's probabilities, exit stage (and member outputs)."""
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        n = X.shape[0]
+        proba = np.zeros((n, len(self.classes_)))
+        stage = np.full(n, -1, dtype=np.int64)
+        member_proba = np.full((len(self.estimators_), n, len(self.classes_)), np.nan)
+        active = np.arange(n)
+        proba_sum = np.zeros((n, len(self.classes_)))
+        logit_sum = np.zeros((n, len(self.classes_))) if self._uses_logits() else None
+        for k, est in enumerate(self.estimators_):
+            rows = _safe_indexing(X, active)
+            p = self._proba(est, rows)
+            proba_sum[active] += p
+            if members:
+                member_proba[k, active] = p
+            if logit_sum is not None:
+                logit_sum[active] += self._logits(est, rows)
+            confidence = self._stage_confidence(
+                proba_sum[active], None if logit_sum is None else logit_sum[active], k
+            )
+            exits = self._exits(confidence, k)
+            done = active[exits]
+            proba[done] = proba_sum[done] / (k + 1)
+            stage[done] = k
+            active = active[~exits]
+            if not len(active):
+                break
+        return proba, stage, member_proba
+
+    def predict_proba(self, X):
+        """Class probabilities of the stage each row exits at.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            The rows to predict.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            The mean of the probabilities of the members up to the exit stage.
+        """
+        return self._run(X)[0]
+
+    def predict(self, X):
+        """Class labels of the stage each row exits at.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            The rows to predict.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            The most probable class of the exit stage.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
+
+    def predict_stage(self, X):
+        """The (0-based) stage at which each row exits.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            The rows to predict.
+
+        Returns
+        -------
+        stage : ndarray of int of shape (n_samples,)
+            ``k`` means members ``0..k`` were evaluated for the row.
+        """
+        return self._run(X)[1]
+
+    def predict_uncertainty(self, X):
+        """Entropy decomposition of the members evaluated for each row.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            The rows to predict.
+
+        Returns
+        -------
+        result : Bunch
+            ``total``, ``aleatoric`` and ``epistemic`` (each of shape
+            (n_samples,)) of the members up to each row's exit stage (see
+            :func:`skens.metrics.entropy_decomposition`; a row that exits at
+            the first stage has no epistemic part), and ``stage``.
+        """
+        _, stage, member_proba = self._run(X, members=True)
+        result = {part: np.zeros(len(stage)) for part in ("total", "aleatoric", "epistemic")}
+        for k in np.unique(stage):
+            rows = np.flatnonzero(stage == k)
+            parts = entropy_decomposition(member_proba[: k + 1, rows])
+            for part in result:
+                result[part][rows] = parts[part]
+        return Bunch(**result, stage=stage)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        if self.estimators is None:
+            tags.input_tags.allow_nan = True
+            tags.input_tags.categorical = True
+        else:
+            members = [
+                item[1] for item in self.estimators
+                if isinstance(item, tuple) and len(item) == 2 and not isinstance(item[1], str)
+            ]
+            tags.input_tags.allow_nan = all(_accepts_nan(est) for est in members)
+        tags.non_deterministic = False
+        return tags
