@@ -622,7 +622,18 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         self.best_loss_ = self.validation_loss_curve_[early_stopping.best_epoch_ - 1]
 
     # --------------------------------------------------------------- inference
-    def _raw_outputs(self, X, *, encoded=False):
+    def _evaluate(self, batch, module=None):
+        """The module's outputs for one batch (``module``: another module, e.g. a member subset)."""
+        if module is None:
+            return self.net_.evaluation_step(batch, training=False)
+        X, _ = batch
+        device_type = torch.device(self.net_.device).type
+        with torch.no_grad(), torch.autocast(
+            device_type, dtype=torch.bfloat16, enabled=self.net_.precision == "bf16"
+        ):
+            return module(**X) if isinstance(X, dict) else module(X)
+
+    def _raw_outputs(self, X, *, encoded=False, module=None):
         """Module outputs for checked rows (or ``encoded`` ones), batch by batch, on the CPU.
 
         Raw rows are encoded on the model's device by its encoding stage
@@ -639,6 +650,9 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         predicted with it. Fewer rows are repeated up to that number and the
         copies dropped; :class:`BatchIterator` never leaves a smaller last
         batch.
+
+        ``module`` evaluates the batches instead of ``net_.module_`` (a
+        :func:`skens.nn.select_members` subset of it, say).
         """
         net = self.net_
         encoding = getattr(net.module_, "encoding", None)
@@ -664,7 +678,7 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
                 with torch.no_grad():
                     chunk = encoding(**{k: v.to(net.device) for k, v in chunk.items()})
             for batch in BatchIterator(ArrayDataset(chunk), batch_size):
-                out = _to_host(net.evaluation_step(batch, training=False))
+                out = _to_host(self._evaluate(batch, module))
                 if padded:
                     out = tuple(t[:n_rows] for t in out) if isinstance(out, tuple) else (
                         out[:n_rows]

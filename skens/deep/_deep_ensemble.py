@@ -341,9 +341,9 @@ class DeepEnsembleClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDeep
         self._fit(X, y_encoded.astype(np.int64), sample_weight)
         return self
 
-    def _iter_member_proba(self, X):
+    def _iter_member_proba(self, X, module=None):
         X = self._validate_X_predict(X)
-        for logits in self._raw_outputs(X):
+        for logits in self._raw_outputs(X, module=module):
             yield torch.softmax(logits.double(), dim=-1).numpy().transpose(1, 0, 2)
 
 

@@ -4,20 +4,31 @@
 loads the deep ensemble when it is built.
 """
 
-from ._cascade import CascadeClassifier, exit_confidence, exit_window, operating_threshold
+from ._cascade import (
+    CascadeClassifier,
+    MemberGroup,
+    exit_confidence,
+    exit_window,
+    member_groups,
+    operating_threshold,
+)
+from ._cascade_display import CascadeCostDisplay
 from ._pool import default_pool
 from ._selection import EnsembleSelectionClassifier, EnsembleSelectionRegressor
 from ._weights import gem_weights, greedy_selection, simplex_weights
 
 __all__ = [
     "CascadeClassifier",
+    "CascadeCostDisplay",
     "EnsembleSelectionClassifier",
     "EnsembleSelectionRegressor",
+    "MemberGroup",
     "default_pool",
     "exit_confidence",
     "exit_window",
     "gem_weights",
     "greedy_selection",
+    "member_groups",
     "operating_threshold",
     "simplex_weights",
 ]

@@ -11,7 +11,7 @@ stages to any number.
 """
 
 import time
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import logsumexp
@@ -29,7 +29,14 @@ from ..utils._validation import _check_classification_target
 from ._pool import default_pool
 from ._selection import _accepts_nan
 
-__all__ = ["CascadeClassifier", "exit_confidence", "exit_window", "operating_threshold"]
+__all__ = [
+    "CascadeClassifier",
+    "MemberGroup",
+    "exit_confidence",
+    "exit_window",
+    "member_groups",
+    "operating_threshold",
+]
 
 EXIT_SCORES = ("msp", "entropy", "energy", "max_logit")
 _EPS = 1e-300
@@ -174,6 +181,176 @@ def exit_window(confidence, threshold, window):
     low = -np.inf if q - window <= 0 else float(np.quantile(confidence, q - window))
     high = np.inf if q + window >= 1 else float(np.quantile(confidence, q + window))
     return low, high
+
+
+class MemberGroup(ClassifierMixin, BaseEstimator):
+    """Some members of a fitted ensemble classifier, as a fitted classifier.
+
+    ``predict_proba`` is the (weighted) mean of the probabilities of
+    ``members``. For a :class:`~skens.DeepEnsembleClassifier` only those
+    members are computed (the module is sliced with
+    :func:`skens.nn.select_members`); for any other ensemble with
+    ``predict_proba_members`` all members are computed and the group's
+    kept. Made by :func:`member_groups`; the stages of a
+    :class:`CascadeClassifier` over one ensemble's members.
+
+    Parameters
+    ----------
+    ensemble : estimator
+        A fitted ensemble classifier with ``predict_proba_members``.
+    members : sequence of int
+        The members of the group.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The ensemble's classes.
+    n_features_in_ : int
+        Number of features the ensemble saw during fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import make_classification
+    >>> from skens import DeepEnsembleClassifier
+    >>> from skens.ensemble import member_groups
+    >>> X, y = make_classification(n_samples=200, random_state=0)
+    >>> deep = DeepEnsembleClassifier(n_members=4, hidden_layer_sizes=(16,), max_epochs=5,
+    ...                               random_state=0).fit(X, y)
+    >>> (name, first), _ = member_groups(deep, 2)
+    >>> name
+    'members_0-1'
+    >>> bool(np.allclose(first.predict_proba(X), deep.predict_proba_members(X)[:2].mean(0)))
+    True
+    """
+
+    def __init__(self, ensemble, members):
+        self.ensemble = ensemble
+        self.members = members
+
+    def fit(self, X=None, y=None):
+        """Take the fitted ensemble's classes (nothing is trained).
+
+        Parameters
+        ----------
+        X, y : ignored
+            Present for the scikit-learn API.
+
+        Returns
+        -------
+        self : MemberGroup
+            The group, ready to predict.
+        """
+        check_is_fitted(self.ensemble)
+        self.classes_ = self.ensemble.classes_
+        self.n_features_in_ = self.ensemble.n_features_in_
+        members = np.asarray(self.members, dtype=np.int64)
+        weights = getattr(self.ensemble, "weights_", None)
+        self._weights = None if weights is None else np.asarray(weights, dtype=np.float64)[members]
+        self._module = None
+        net = getattr(self.ensemble, "net_", None)
+        if net is not None and hasattr(self.ensemble, "_iter_member_proba"):
+            from ..nn import select_members
+
+            self._module = select_members(net.module_, members.tolist())
+        return self
+
+    def predict_proba(self, X):
+        """The mean of the group's members' probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            The rows to predict.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            The (weighted) mean of the members' probabilities.
+        """
+        check_is_fitted(self, "classes_")
+        if self._module is not None:
+            batches = list(self.ensemble._iter_member_proba(X, module=self._module))
+            member_proba = np.concatenate(batches, axis=1)
+        else:
+            member_proba = self.ensemble.predict_proba_members(X)[np.asarray(self.members)]
+        if self._weights is None or self._weights.sum() <= 0:
+            return member_proba.mean(axis=0)
+        return np.tensordot(self._weights / self._weights.sum(), member_proba, axes=1)
+
+    def predict(self, X):
+        """The most probable class.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            The rows to predict.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Class labels.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
+
+
+def member_groups(ensemble, n_groups):
+    """Split a fitted ensemble's members into consecutive groups, the stages of a cascade.
+
+    Parameters
+    ----------
+    ensemble : estimator
+        A fitted ensemble classifier with ``predict_proba_members`` (a
+        :class:`~skens.DeepEnsembleClassifier`, an ensemble selection...).
+    n_groups : int
+        Number of groups; the members are split as evenly as possible
+        (groups of equal size make a cascade stage the plain mean of its
+        members).
+
+    Returns
+    -------
+    groups : list of (str, MemberGroup)
+        Fitted groups, named ``'members_i-j'``, for
+        ``CascadeClassifier(groups, cv='prefit')``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from skens import DeepEnsembleClassifier
+    >>> from skens.ensemble import CascadeClassifier, member_groups
+    >>> X, y = make_classification(n_samples=400, random_state=0)
+    >>> deep = DeepEnsembleClassifier(n_members=4, hidden_layer_sizes=(16,), max_epochs=5,
+    ...                               random_state=0).fit(X[:200], y[:200])
+    >>> cascade = CascadeClassifier(member_groups(deep, 4), cv="prefit",
+    ...                             costs=[1, 1, 1, 1]).fit(X[200:], y[200:])
+    >>> cascade.stage_names_
+    ['members_0-0', 'members_1-1', 'members_2-2', 'members_3-3']
+    """
+    check_is_fitted(ensemble)
+    if not hasattr(ensemble, "predict_proba_members"):
+        raise TypeError(
+            f"member_groups needs an ensemble with predict_proba_members, got "
+            f"{type(ensemble).__name__}."
+        )
+    weights = getattr(ensemble, "weights_", None)
+    n_members = len(weights) if weights is not None else _n_members(ensemble)
+    if not isinstance(n_groups, Integral) or not 1 <= n_groups <= n_members:
+        raise ValueError(f"n_groups must be an int in [1, {n_members}], got {n_groups!r}.")
+    groups = np.array_split(np.arange(n_members), n_groups)
+    return [
+        (f"members_{g[0]}-{g[-1]}", MemberGroup(ensemble, g.tolist()).fit())
+        for g in groups
+    ]
+
+
+def _n_members(ensemble):
+    n = getattr(ensemble, "n_members", None)
+    if isinstance(n, Integral):
+        return int(n)
+    raise TypeError(
+        f"Cannot tell how many members {type(ensemble).__name__} has (no n_members or weights_)."
+    )
 
 
 class CascadeClassifier(ClassifierMixin, BaseEstimator):

@@ -19,6 +19,7 @@ from ._losses import (
     mixture_gaussian_nll,
 )
 from ._mlp import ACTIVATIONS, ENSEMBLE_TYPES, EnsembleMLP, GaussianEnsembleMLP
+from ._subset import select_members
 from ._tasks import (
     ClassificationTask,
     EnsembleTask,
@@ -51,4 +52,5 @@ __all__ = [
     "member_gaussian_nll",
     "member_squared_error",
     "mixture_gaussian_nll",
+    "select_members",
 ]

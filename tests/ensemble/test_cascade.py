@@ -200,3 +200,67 @@ def test_the_default_members_cascade_on_a_mixed_frame():
     stage = cascade.predict_stage(X)
     assert stage.min() == 0 and np.isfinite(cascade.predict_proba(X)).all()
     assert cascade.score(X, y) > 0.8
+
+
+# ------------------------------------------------------------- member groups
+@pytest.fixture(scope="module")
+def deep_split():
+    from skens import DeepEnsembleClassifier
+
+    X, y = make_classification(n_samples=900, n_features=8, flip_y=0.05, random_state=1)
+    deep = DeepEnsembleClassifier(
+        n_members=4, hidden_layer_sizes=(16,), max_epochs=15, random_state=0
+    ).fit(X[:500], y[:500])
+    return deep, X[500:], y[500:]
+
+
+def test_member_groups_compute_their_members_only(deep_split):
+    from skens.ensemble import member_groups
+
+    deep, X, y = deep_split
+    members = deep.predict_proba_members(X)
+    groups = member_groups(deep, 3)
+    assert [name for name, _ in groups] == ["members_0-1", "members_2-2", "members_3-3"]
+    for (_, group), index in zip(groups, ([0, 1], [2], [3])):
+        assert group._module.network.n_members == len(index)
+        np.testing.assert_allclose(group.predict_proba(X), members[index].mean(0), atol=1e-6)
+    with pytest.raises(ValueError, match=r"n_groups must be an int in \[1, 4\]"):
+        member_groups(deep, 5)
+
+
+def test_a_cascade_over_a_deep_ensembles_members(deep_split):
+    from skens.ensemble import member_groups
+
+    deep, X, y = deep_split
+    groups = member_groups(deep, 4)
+    full = CascadeClassifier(groups, cv="prefit", costs=[1] * 4, window=1.0).fit(X, y)
+    np.testing.assert_allclose(full.predict_proba(X), deep.predict_proba(X), atol=1e-6)
+    cascade = CascadeClassifier(groups, cv="prefit", costs=[1] * 4).fit(X, y)
+    stage = cascade.predict_stage(X)
+    # Rows leaving at stage k got the mean of members 0..k.
+    members = deep.predict_proba_members(X)
+    for k in range(4):
+        rows = stage == k
+        np.testing.assert_allclose(
+            cascade.predict_proba(X)[rows], members[: k + 1, rows].mean(0), atol=1e-6
+        )
+    assert 1 <= cascade.expected_cost_ < 4
+
+
+def test_the_cost_risk_display(data):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from skens.ensemble import CascadeCostDisplay
+
+    X_val, y_val, members = data
+    cascade = _prefit(members).fit(X_val, y_val)
+    display = CascadeCostDisplay.from_cascade(
+        cascade, X_val, y_val, X_val, y_val, windows=(0.0, 0.1, 1.0)
+    )
+    assert display.cost.shape == display.risk.shape == (3,)
+    # Window 0: (almost) everyone leaves at the cheapest stage; window 1: the full cost.
+    assert display.cost[0] < display.cost[1] < display.cost[2] == pytest.approx(1.0)
+    assert display.ax_.get_xlabel().startswith("Mean cost per row")
+    assert display.line_.get_label() == "window"
+    matplotlib.pyplot.close("all")
