@@ -83,6 +83,7 @@ def test_discovery_finds_the_estimators():
         "DeepEnsembleClassifier",
         "DeepEnsembleRegressor",
         "CascadeClassifier",
+        "CascadeRegressor",
         "EnsembleSelectionClassifier",
         "EnsembleSelectionRegressor",
         "TabularPreprocessor",

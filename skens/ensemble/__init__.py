@@ -6,7 +6,7 @@ loads the deep ensemble when it is built.
 
 from ._cascade import (
     CascadeClassifier,
-    MemberGroup,
+    CascadeRegressor,
     exit_confidence,
     exit_window,
     member_groups,
@@ -20,9 +20,9 @@ from ._weights import gem_weights, greedy_selection, simplex_weights
 __all__ = [
     "CascadeClassifier",
     "CascadeCostDisplay",
+    "CascadeRegressor",
     "EnsembleSelectionClassifier",
     "EnsembleSelectionRegressor",
-    "MemberGroup",
     "default_pool",
     "exit_confidence",
     "exit_window",

@@ -16,22 +16,22 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.special import logsumexp
 from scipy.stats import percentileofscore
-from sklearn.base import BaseEstimator, ClassifierMixin, clone, is_classifier
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, is_classifier
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import Bunch
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils import Bunch, column_or_1d
+from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ..metrics import entropy_decomposition
 from ..preprocessing import check_tabular_input
 from ..utils._compat import Interval, StrOptions, _fit_context, _safe_indexing
-from ..utils._validation import _check_classification_target
+from ..utils._validation import _check_classification_target, _check_regression_target
 from ._pool import default_pool
-from ._selection import _accepts_nan
+from ._selection import _accepts_nan, _predicts_std
 
 __all__ = [
     "CascadeClassifier",
-    "MemberGroup",
+    "CascadeRegressor",
     "exit_confidence",
     "exit_window",
     "member_groups",
@@ -183,7 +183,7 @@ def exit_window(confidence, threshold, window):
     return low, high
 
 
-class MemberGroup(ClassifierMixin, BaseEstimator):
+class _MemberGroup(ClassifierMixin, BaseEstimator):
     """Some members of a fitted ensemble classifier, as a fitted classifier.
 
     ``predict_proba`` is the (weighted) mean of the probabilities of
@@ -238,7 +238,7 @@ class MemberGroup(ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        self : MemberGroup
+        self : _MemberGroup
             The group, ready to predict.
         """
         check_is_fitted(self.ensemble)
@@ -310,9 +310,11 @@ def member_groups(ensemble, n_groups):
 
     Returns
     -------
-    groups : list of (str, MemberGroup)
+    groups : list of (str, estimator)
         Fitted groups, named ``'members_i-j'``, for
-        ``CascadeClassifier(groups, cv='prefit')``.
+        ``CascadeClassifier(groups, cv='prefit')``: classifiers whose
+        ``predict_proba`` is the mean of their members' probabilities (for a
+        deep ensemble only those members are computed).
 
     Examples
     --------
@@ -339,7 +341,7 @@ def member_groups(ensemble, n_groups):
         raise ValueError(f"n_groups must be an int in [1, {n_members}], got {n_groups!r}.")
     groups = np.array_split(np.arange(n_members), n_groups)
     return [
-        (f"members_{g[0]}-{g[-1]}", MemberGroup(ensemble, g.tolist()).fit())
+        (f"members_{g[0]}-{g[-1]}", _MemberGroup(ensemble, g.tolist()).fit())
         for g in groups
     ]
 
@@ -353,7 +355,227 @@ def _n_members(ensemble):
     )
 
 
-class CascadeClassifier(ClassifierMixin, BaseEstimator):
+class _BaseCascade(BaseEstimator):
+    """The cascade's fitting and running; subclasses say what a stage outputs."""
+
+    _parameter_constraints = {
+        "estimators": [list, None],
+        "cv": [StrOptions({"prefit"}), Interval(Real, 0, 1, closed="neither")],
+        "costs": ["array-like", None],
+        "operating_value": [Interval(Real, 0, 1, closed="right")],
+        "window": [Interval(Real, 0, None, closed="left")],
+        "strategy": [StrOptions({"window", "threshold"})],
+        "random_state": ["random_state"],
+    }
+    _task = None  # 'classification' or 'regression'
+
+    # ------------------------------------------------------------ per task
+    def _check_member(self, name, estimator):
+        """Raise a clear error when ``estimator`` cannot be a stage."""
+
+    def _check_prefit(self, name, estimator):
+        """Raise a clear error when a prefit ``estimator`` does not fit the target."""
+
+    def _outputs(self, estimator, X):
+        """One member's outputs on ``X``: a tuple of arrays with one row per sample."""
+
+    def _stage(self, sums, k):
+        """``(confidence, prediction)`` of stage ``k`` from the running sums of outputs."""
+
+    def _correct(self, prediction, y):
+        """Whether each prediction is right (for the 'risk' operating point), or None."""
+        return None
+
+    # --------------------------------------------------------------- pool
+    def _pool(self):
+        if self.estimators is None:
+            if self.cv == "prefit":
+                raise ValueError(
+                    "cv='prefit' needs fitted estimators; estimators=None builds unfitted ones."
+                )
+            members = dict(default_pool(self._task, random_state=self.random_state,
+                                        include_optional=False))
+            return [(name, members[name])
+                    for name in ("linear", "hist_gradient_boosting", "deep_ensemble")]
+        pool = []
+        for item in self.estimators:
+            if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
+                raise ValueError(
+                    f"estimators must be a list of (name, estimator) tuples, got an item {item!r}."
+                )
+            if not (isinstance(item[1], str) and item[1] == "drop"):
+                pool.append(item)
+        if not pool:
+            raise ValueError("estimators must hold at least one estimator that is not 'drop'.")
+        names = [name for name, _ in pool]
+        if len(set(names)) != len(names):
+            raise ValueError(f"Estimator names must be unique, got {names}.")
+        for name, est in pool:
+            self._check_member(name, est)
+        return pool
+
+    def _check_X(self, X, *, reset):
+        return check_tabular_input(self, X, reset=reset)
+
+    # ---------------------------------------------------------------- fit
+    def _fit_cascade(self, X, y):
+        """Fit (unless prefit) and set the stages on checked ``X`` and prepared ``y``."""
+        pool = self._pool()
+        if self.cv == "prefit":
+            for name, est in pool:
+                check_is_fitted(est)
+                self._check_prefit(name, est)
+            X_val, y_val = X, y
+        else:
+            index = np.arange(len(y))
+            stratify = y if self._task == "classification" else None
+            try:
+                train, valid = train_test_split(
+                    index, test_size=self.cv, stratify=stratify, random_state=self.random_state
+                )
+            except ValueError:
+                if stratify is None:
+                    raise
+                train, valid = train_test_split(
+                    index, test_size=self.cv, random_state=self.random_state
+                )
+            X_train, y_train = _safe_indexing(X, train), y[train]
+            if self._task == "classification" and len(np.unique(y_train)) < 2:
+                raise ValueError(
+                    f"{type(self).__name__}: the training part (1 - cv of the rows) holds a "
+                    "single class; pass more data or a smaller cv."
+                )
+            pool = [(name, clone(est).fit(X_train, y_train)) for name, est in pool]
+            X_val, y_val = _safe_indexing(X, valid), y[valid]
+
+        # Each member's validation outputs, timed.
+        outputs, seconds = [], []
+        for _, est in pool:
+            start = time.perf_counter()
+            outputs.append(self._outputs(est, X_val))
+            seconds.append((time.perf_counter() - start) / max(len(y_val), 1))
+        if self.costs is None:
+            costs = np.asarray(seconds)
+        else:
+            costs = np.asarray(self.costs, dtype=np.float64)
+            if costs.shape != (len(pool),) or not np.all(np.isfinite(costs)) or np.any(costs < 0):
+                raise ValueError(
+                    f"costs must hold {len(pool)} finite non-negative numbers, one per "
+                    f"estimator, got {self.costs!r}."
+                )
+        order = np.argsort(costs, kind="stable")
+        self.estimators_ = [pool[i][1] for i in order]
+        self.stage_names_ = [pool[i][0] for i in order]
+        self.costs_ = costs[order]
+        outputs = [outputs[i] for i in order]
+
+        # Thresholds and windows, stage by stage, on every validation row.
+        n_stages = len(self.estimators_)
+        self.thresholds_ = np.full(n_stages, np.nan)
+        self.windows_ = np.tile([-np.inf, np.inf], (n_stages, 1))
+        sums = None
+        confidences = []
+        for k, out in enumerate(outputs):
+            sums = out if sums is None else tuple(a + b for a, b in zip(sums, out))
+            confidence, prediction = self._stage(sums, k)
+            confidences.append(confidence)
+            if k == n_stages - 1:
+                break
+            tau = operating_threshold(
+                confidence, self._correct(prediction, y_val),
+                operating_point=self.operating_point, value=self.operating_value,
+            )
+            self.thresholds_[k] = tau
+            if self.window < 1:
+                self.windows_[k] = exit_window(confidence, tau, self.window)
+
+        # Exit rates and expected cost on the validation rows.
+        active = np.ones(len(y_val), dtype=bool)
+        self.exit_rate_ = np.zeros(n_stages)
+        reach = np.zeros(n_stages)
+        for k in range(n_stages):
+            reach[k] = active.mean()
+            exits = active & self._exits(confidences[k], k)
+            self.exit_rate_[k] = exits.mean()
+            active &= ~exits
+        self.expected_cost_ = float(np.sum(reach * self.costs_))
+        return self
+
+    def _exits(self, confidence, k):
+        if k == len(self.estimators_) - 1:
+            return np.ones(len(confidence), dtype=bool)
+        if self.strategy == "threshold":
+            return confidence > self.thresholds_[k]
+        low, high = self.windows_[k]
+        return (confidence < low) | (confidence > high)
+
+    # ------------------------------------------------------------ predict
+    def _run(self, X, *, members=False):
+        """Run the cascade on ``X``.
+
+        Returns ``(prediction, stage, member_outputs)``: the exit stage's
+        prediction of each row, the (0-based) exit stage, and each member's
+        outputs (NaN where a member was not evaluated; only with ``members``).
+        """
+        check_is_fitted(self)
+        X = self._check_X(X, reset=False)
+        n = X.shape[0]
+        stage = np.full(n, -1, dtype=np.int64)
+        active = np.arange(n)
+        sums, prediction, member_outputs = None, None, []
+        for k, est in enumerate(self.estimators_):
+            out = self._outputs(est, _safe_indexing(X, active))
+            if sums is None:
+                sums = tuple(np.zeros((n, *a.shape[1:])) for a in out)
+            for total, part in zip(sums, out):
+                total[active] += part
+            if members:
+                full = np.full((n, *out[0].shape[1:]), np.nan)
+                full[active] = out[0]
+                member_outputs.append(full)
+            confidence, stage_prediction = self._stage(tuple(t[active] for t in sums), k)
+            if prediction is None:
+                prediction = np.zeros((n, *stage_prediction.shape[1:]))
+            exits = self._exits(confidence, k)
+            done = active[exits]
+            prediction[done] = stage_prediction[exits]
+            stage[done] = k
+            active = active[~exits]
+            if not len(active):
+                break
+        return prediction, stage, member_outputs
+
+    def predict_stage(self, X):
+        """The (0-based) stage at which each row exits.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            The rows to predict.
+
+        Returns
+        -------
+        stage : ndarray of int of shape (n_samples,)
+            ``k`` means members ``0..k`` were evaluated for the row.
+        """
+        return self._run(X)[1]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        if self.estimators is None:
+            tags.input_tags.allow_nan = True
+            tags.input_tags.categorical = True
+        else:
+            members = [
+                item[1] for item in self.estimators
+                if isinstance(item, tuple) and len(item) == 2 and not isinstance(item[1], str)
+            ]
+            tags.input_tags.allow_nan = all(_accepts_nan(est) for est in members)
+        tags.non_deterministic = False
+        return tags
+
+
+class CascadeClassifier(ClassifierMixin, _BaseCascade):
     """A window-based early-exit cascade of classifiers (Xia & Bouganis, 2023).
 
     Stages are the members, cheapest first. Stage ``k`` predicts the mean
@@ -448,18 +670,12 @@ class CascadeClassifier(ClassifierMixin, BaseEstimator):
     >>> cascade.predict_stage(X[:5]).tolist()
     [0, 0, 1, 0, 0]
     """
-
     _parameter_constraints = {
-        "estimators": [list, None],
-        "cv": [StrOptions({"prefit"}), Interval(Real, 0, 1, closed="neither")],
-        "costs": ["array-like", None],
+        **_BaseCascade._parameter_constraints,
         "exit_score": [StrOptions(set(EXIT_SCORES))],
         "operating_point": [StrOptions({"coverage", "risk"})],
-        "operating_value": [Interval(Real, 0, 1, closed="right")],
-        "window": [Interval(Real, 0, None, closed="left")],
-        "strategy": [StrOptions({"window", "threshold"})],
-        "random_state": ["random_state"],
     }
+    _task = "classification"
 
     def __init__(
         self,
@@ -484,83 +700,53 @@ class CascadeClassifier(ClassifierMixin, BaseEstimator):
         self.strategy = strategy
         self.random_state = random_state
 
-    # ------------------------------------------------------------------ pool
-    def _pool(self):
-        if self.estimators is None:
-            if self.cv == "prefit":
-                raise ValueError(
-                    "cv='prefit' needs fitted estimators; estimators=None builds unfitted ones."
-                )
-            members = dict(default_pool("classification", random_state=self.random_state,
-                                        include_optional=False))
-            return [(name, members[name])
-                    for name in ("linear", "hist_gradient_boosting", "deep_ensemble")]
-        pool = []
-        for item in self.estimators:
-            if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
-                raise ValueError(
-                    f"estimators must be a list of (name, estimator) tuples, got an item {item!r}."
-                )
-            if not (isinstance(item[1], str) and item[1] == "drop"):
-                pool.append(item)
-        if not pool:
-            raise ValueError("estimators must hold at least one estimator that is not 'drop'.")
-        names = [name for name, _ in pool]
-        if len(set(names)) != len(names):
-            raise ValueError(f"Estimator names must be unique, got {names}.")
-        for name, est in pool:
-            if not (is_classifier(est) and hasattr(est, "predict_proba")):
-                raise TypeError(
-                    f"CascadeClassifier: estimator {name!r} ({type(est).__name__}) must be a "
-                    "classifier with predict_proba (wrap it in "
-                    "sklearn.calibration.CalibratedClassifierCV to get probabilities)."
-                )
-            if self.exit_score in ("energy", "max_logit") and not hasattr(est, "decision_function"):
-                raise TypeError(
-                    f"exit_score={self.exit_score!r} needs logits, but estimator {name!r} "
-                    f"({type(est).__name__}) has no decision_function; use 'msp' or 'entropy'."
-                )
-        return pool
+    def _check_member(self, name, est):
+        if not (is_classifier(est) and hasattr(est, "predict_proba")):
+            raise TypeError(
+                f"CascadeClassifier: estimator {name!r} ({type(est).__name__}) must be a "
+                "classifier with predict_proba (wrap it in "
+                "sklearn.calibration.CalibratedClassifierCV to get probabilities)."
+            )
+        if self._uses_logits() and not hasattr(est, "decision_function"):
+            raise TypeError(
+                f"exit_score={self.exit_score!r} needs logits, but estimator {name!r} "
+                f"({type(est).__name__}) has no decision_function; use 'msp' or 'entropy'."
+            )
 
-    # --------------------------------------------------------------- outputs
-    def _proba(self, estimator, X):
-        """Probabilities with one column per class of ``classes_`` (absent classes: 0)."""
-        proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
-        columns = self._label_encoder.transform(np.asarray(estimator.classes_))
-        out = np.zeros((proba.shape[0], len(self.classes_)))
-        out[:, columns] = proba
-        return out / np.clip(out.sum(axis=1, keepdims=True), _EPS, None)
-
-    def _logits(self, estimator, X):
-        """``decision_function`` as (n_samples, n_classes) logits (binary: ``[0, z]``)."""
-        z = np.asarray(estimator.decision_function(X), dtype=np.float64)
-        if z.ndim == 1:
-            z = np.column_stack([np.zeros_like(z), z])
-        columns = self._label_encoder.transform(np.asarray(estimator.classes_))
-        out = np.full((z.shape[0], len(self.classes_)), -np.inf)
-        out[:, columns] = z
-        return out
+    def _check_prefit(self, name, est):
+        unknown = set(np.asarray(est.classes_).tolist()) - set(self.classes_.tolist())
+        if unknown:
+            raise ValueError(
+                f"Prefit estimator {name!r} predicts classes {sorted(unknown)} absent from y."
+            )
 
     def _uses_logits(self):
         return self.exit_score in ("energy", "max_logit")
 
-    def _stage_confidence(self, proba_sum, logit_sum, k):
-        """Confidence of stage ``k`` (0-based) from the running sums of its members' outputs."""
-        return exit_confidence(
-            proba_sum / (k + 1),
-            None if logit_sum is None else logit_sum / (k + 1),
-            score=self.exit_score,
-        )
+    def _outputs(self, estimator, X):
+        """Probabilities with one column per class of ``classes_`` (and logits)."""
+        columns = self._label_encoder.transform(np.asarray(estimator.classes_))
+        proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
+        out = np.zeros((proba.shape[0], len(self.classes_)))
+        out[:, columns] = proba
+        out /= np.clip(out.sum(axis=1, keepdims=True), _EPS, None)
+        if not self._uses_logits():
+            return (out,)
+        z = np.asarray(estimator.decision_function(X), dtype=np.float64)
+        if z.ndim == 1:  # binary: the logit of the second class against the first
+            z = np.column_stack([np.zeros_like(z), z])
+        logits = np.full((z.shape[0], len(self.classes_)), -np.inf)
+        logits[:, columns] = z
+        return out, logits
 
-    def _exits(self, confidence, k):
-        if k == len(self.estimators_) - 1:
-            return np.ones(len(confidence), dtype=bool)
-        if self.strategy == "threshold":
-            return confidence > self.thresholds_[k]
-        low, high = self.windows_[k]
-        return (confidence < low) | (confidence > high)
+    def _stage(self, sums, k):
+        proba = sums[0] / (k + 1)
+        logits = sums[1] / (k + 1) if len(sums) > 1 else None
+        return exit_confidence(proba, logits, score=self.exit_score), proba
 
-    # ------------------------------------------------------------------- fit
+    def _correct(self, prediction, y):
+        return prediction.argmax(axis=1) == self._label_encoder.transform(y)
+
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y):
         """Set the cascade on validation rows (fitting the members first unless prefit).
@@ -580,10 +766,7 @@ class CascadeClassifier(ClassifierMixin, BaseEstimator):
         """
         X = self._check_X(X, reset=True)
         y = _check_classification_target(self, y)
-        if len(y) != X.shape[0]:
-            raise ValueError(
-                f"X and y have inconsistent numbers of samples: {X.shape[0]} and {len(y)}."
-            )
+        check_consistent_length(X, y)
         self._label_encoder = LabelEncoder().fit(y)
         self.classes_ = self._label_encoder.classes_
         if len(self.classes_) < 2:
@@ -591,133 +774,7 @@ class CascadeClassifier(ClassifierMixin, BaseEstimator):
                 "CascadeClassifier needs samples of at least 2 classes, but the data contains "
                 f"only one class: {self.classes_[0]!r}."
             )
-        pool = self._pool()
-        if self.cv == "prefit":
-            for name, est in pool:
-                check_is_fitted(est)
-                unknown = set(np.asarray(est.classes_).tolist()) - set(self.classes_.tolist())
-                if unknown:
-                    raise ValueError(
-                        f"Prefit estimator {name!r} predicts classes {sorted(unknown)} absent "
-                        "from y."
-                    )
-            X_val, y_val = X, y
-        else:
-            index = np.arange(len(y))
-            try:
-                train, valid = train_test_split(
-                    index, test_size=self.cv, stratify=y, random_state=self.random_state
-                )
-            except ValueError:
-                train, valid = train_test_split(
-                    index, test_size=self.cv, random_state=self.random_state
-                )
-            X_train, y_train = _safe_indexing(X, train), y[train]
-            if len(np.unique(y_train)) < 2:
-                raise ValueError(
-                    "CascadeClassifier: the training part (1 - cv of the rows) holds a single "
-                    "class; pass more data or a smaller cv."
-                )
-            pool = [(name, clone(est).fit(X_train, y_train)) for name, est in pool]
-            X_val, y_val = _safe_indexing(X, valid), y[valid]
-
-        # Each member's validation outputs, timed.
-        outputs, seconds = [], []
-        for _, est in pool:
-            start = time.perf_counter()
-            proba = self._proba(est, X_val)
-            logits = self._logits(est, X_val) if self._uses_logits() else None
-            seconds.append((time.perf_counter() - start) / max(len(y_val), 1))
-            outputs.append((proba, logits))
-        if self.costs is None:
-            costs = np.asarray(seconds)
-        else:
-            costs = np.asarray(self.costs, dtype=np.float64)
-            if costs.shape != (len(pool),) or not np.all(np.isfinite(costs)) or np.any(costs < 0):
-                raise ValueError(
-                    f"costs must hold {len(pool)} finite non-negative numbers, one per "
-                    f"estimator, got {self.costs!r}."
-                )
-        order = np.argsort(costs, kind="stable")
-        self.estimators_ = [pool[i][1] for i in order]
-        self.stage_names_ = [pool[i][0] for i in order]
-        self.costs_ = costs[order]
-        outputs = [outputs[i] for i in order]
-
-        # Thresholds and windows, stage by stage, on every validation row.
-        n_stages = len(self.estimators_)
-        codes = self._label_encoder.transform(y_val)
-        self.thresholds_ = np.full(n_stages, np.nan)
-        self.windows_ = np.tile([-np.inf, np.inf], (n_stages, 1))
-        proba_sum = np.zeros_like(outputs[0][0])
-        logit_sum = np.zeros_like(outputs[0][1]) if self._uses_logits() else None
-        confidences = []
-        for k, (proba, logits) in enumerate(outputs):
-            proba_sum += proba
-            if logit_sum is not None:
-                logit_sum += logits
-            confidence = self._stage_confidence(proba_sum, logit_sum, k)
-            confidences.append(confidence)
-            if k == n_stages - 1:
-                break
-            correct = proba_sum.argmax(axis=1) == codes
-            tau = operating_threshold(
-                confidence, correct, operating_point=self.operating_point,
-                value=self.operating_value,
-            )
-            self.thresholds_[k] = tau
-            width = np.inf if self.window >= 1 else self.window
-            self.windows_[k] = (-np.inf, np.inf) if width == np.inf else exit_window(
-                confidence, tau, width
-            )
-
-        # Exit rates and expected cost on the validation rows.
-        active = np.ones(len(y_val), dtype=bool)
-        exit_rate = np.zeros(n_stages)
-        reach = np.zeros(n_stages)
-        for k in range(n_stages):
-            reach[k] = active.mean()
-            exits = active & self._exits(confidences[k], k)
-            exit_rate[k] = exits.mean()
-            active &= ~exits
-        self.exit_rate_ = exit_rate
-        self.expected_cost_ = float(np.sum(reach * self.costs_))
-        return self
-
-    # ------------------------------------------------------------- predict
-    def _check_X(self, X, *, reset):
-        return check_tabular_input(self, X, reset=reset)
-
-    def _run(self, X, *, members=False):
-        """Run the cascade: each row's probabilities, exit stage (and member outputs)."""
-        check_is_fitted(self)
-        X = self._check_X(X, reset=False)
-        n = X.shape[0]
-        proba = np.zeros((n, len(self.classes_)))
-        stage = np.full(n, -1, dtype=np.int64)
-        member_proba = np.full((len(self.estimators_), n, len(self.classes_)), np.nan)
-        active = np.arange(n)
-        proba_sum = np.zeros((n, len(self.classes_)))
-        logit_sum = np.zeros((n, len(self.classes_))) if self._uses_logits() else None
-        for k, est in enumerate(self.estimators_):
-            rows = _safe_indexing(X, active)
-            p = self._proba(est, rows)
-            proba_sum[active] += p
-            if members:
-                member_proba[k, active] = p
-            if logit_sum is not None:
-                logit_sum[active] += self._logits(est, rows)
-            confidence = self._stage_confidence(
-                proba_sum[active], None if logit_sum is None else logit_sum[active], k
-            )
-            exits = self._exits(confidence, k)
-            done = active[exits]
-            proba[done] = proba_sum[done] / (k + 1)
-            stage[done] = k
-            active = active[~exits]
-            if not len(active):
-                break
-        return proba, stage, member_proba
+        return self._fit_cascade(X, y)
 
     def predict_proba(self, X):
         """Class probabilities of the stage each row exits at.
@@ -750,21 +807,6 @@ class CascadeClassifier(ClassifierMixin, BaseEstimator):
         proba = self.predict_proba(X)
         return self.classes_[proba.argmax(axis=1)]
 
-    def predict_stage(self, X):
-        """The (0-based) stage at which each row exits.
-
-        Parameters
-        ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
-            The rows to predict.
-
-        Returns
-        -------
-        stage : ndarray of int of shape (n_samples,)
-            ``k`` means members ``0..k`` were evaluated for the row.
-        """
-        return self._run(X)[1]
-
     def predict_uncertainty(self, X):
         """Entropy decomposition of the members evaluated for each row.
 
@@ -782,6 +824,7 @@ class CascadeClassifier(ClassifierMixin, BaseEstimator):
             the first stage has no epistemic part), and ``stage``.
         """
         _, stage, member_proba = self._run(X, members=True)
+        member_proba = np.stack(member_proba)
         result = {part: np.zeros(len(stage)) for part in ("total", "aleatoric", "epistemic")}
         for k in np.unique(stage):
             rows = np.flatnonzero(stage == k)
@@ -790,16 +833,188 @@ class CascadeClassifier(ClassifierMixin, BaseEstimator):
                 result[part][rows] = parts[part]
         return Bunch(**result, stage=stage)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        if self.estimators is None:
-            tags.input_tags.allow_nan = True
-            tags.input_tags.categorical = True
+
+class CascadeRegressor(RegressorMixin, _BaseCascade):
+    """A window-based early-exit cascade of regressors.
+
+    The regression analogue of :class:`CascadeClassifier`. Stage ``k``
+    predicts the uniform mixture of the Gaussians of members ``1..k`` (a
+    member with ``predict(X, return_std=True)`` gives a Gaussian; any other
+    regressor a point, of zero variance); its mean and standard deviation
+    are those of the mixture. The confidence a row is judged by is minus the
+    stage's predictive standard deviation (the width of a central interval
+    of a Gaussian is proportional to it, so an interval width gives the same
+    cascade). The operating threshold of each stage accepts a share of the
+    validation rows (``operating_value``, the coverage): there is no error
+    rate to aim at in regression. A row exits when its confidence lies
+    outside the window around that threshold: clearly certain rows and
+    clearly uncertain ones leave early.
+
+    Parameters
+    ----------
+    estimators : list of (str, estimator) or None, default=None
+        Regressors (``'drop'`` leaves one out). ``None``: a linear model,
+        HistGradientBoosting and a deep ensemble.
+    cv : 'prefit' or float, default=0.3
+        ``'prefit'``: the estimators are fitted and :meth:`fit` takes
+        validation rows; a float: the share of the rows held out to set the
+        cascade, clones of the estimators being fitted on the rest.
+    costs : array-like of shape (n_estimators,) or None, default=None
+        The cost of each estimator; ``None``: the measured seconds per row of
+        its prediction. The stages are ordered by cost (stable).
+    operating_point : {'coverage'}, default='coverage'
+        The threshold of each stage accepts ``operating_value`` of the rows.
+    operating_value : float, default=0.8
+        The coverage aimed at.
+    window : float, default=0.1
+        Half-width of the window, as a share of the validation rows; ``>= 1``:
+        the full ensemble.
+    strategy : {'window', 'threshold'}, default='window'
+        ``'threshold'``: exit when the stage is confident enough (std below
+        the threshold).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the validation split and the default members.
+
+    Attributes
+    ----------
+    estimators_ : list of estimator
+        The stages' estimators, cheapest first.
+    stage_names_ : list of str
+        Their names.
+    costs_ : ndarray of shape (n_stages,)
+        The cost of each stage's estimator.
+    thresholds_ : ndarray of shape (n_stages,)
+        The operating threshold (minus a standard deviation) of each stage
+        (NaN for the last).
+    windows_ : ndarray of shape (n_stages, 2)
+        ``[low, high]`` of each stage.
+    exit_rate_ : ndarray of shape (n_stages,)
+        The share of the validation rows that exit at each stage.
+    expected_cost_ : float
+        The mean cost per validation row.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, for DataFrame input.
+
+    See Also
+    --------
+    CascadeClassifier : The classification cascade.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sklearn.ensemble import HistGradientBoostingRegressor
+    >>> from sklearn.linear_model import BayesianRidge
+    >>> from skens.ensemble import CascadeRegressor
+    >>> X, y = make_regression(n_samples=600, noise=10, random_state=0)
+    >>> cascade = CascadeRegressor(
+    ...     [("bayes", BayesianRidge()),
+    ...      ("boosting", HistGradientBoostingRegressor(max_iter=20))],
+    ...     costs=[1, 10], random_state=0).fit(X, y)
+    >>> mean, std = cascade.predict(X[:3], return_std=True)
+    >>> mean.shape, std.shape
+    ((3,), (3,))
+    """
+
+    _parameter_constraints = {
+        **_BaseCascade._parameter_constraints,
+        "operating_point": [StrOptions({"coverage"})],
+    }
+    _task = "regression"
+
+    def __init__(
+        self,
+        estimators=None,
+        *,
+        cv=0.3,
+        costs=None,
+        operating_point="coverage",
+        operating_value=0.8,
+        window=0.1,
+        strategy="window",
+        random_state=None,
+    ):
+        self.estimators = estimators
+        self.cv = cv
+        self.costs = costs
+        self.operating_point = operating_point
+        self.operating_value = operating_value
+        self.window = window
+        self.strategy = strategy
+        self.random_state = random_state
+
+    def _check_member(self, name, est):
+        if not (hasattr(est, "fit") and hasattr(est, "predict")) or is_classifier(est):
+            raise TypeError(
+                f"CascadeRegressor: estimator {name!r} ({type(est).__name__}) must be a "
+                "regressor with fit and predict."
+            )
+
+    def _outputs(self, estimator, X):
+        """The member's mean and second moment (variance + mean²)."""
+        if _predicts_std(estimator):
+            mean, std = estimator.predict(X, return_std=True)
+            mean, std = (np.asarray(a, dtype=np.float64) for a in (mean, std))
         else:
-            members = [
-                item[1] for item in self.estimators
-                if isinstance(item, tuple) and len(item) == 2 and not isinstance(item[1], str)
-            ]
-            tags.input_tags.allow_nan = all(_accepts_nan(est) for est in members)
-        tags.non_deterministic = False
-        return tags
+            mean = np.asarray(estimator.predict(X), dtype=np.float64)
+            std = np.zeros_like(mean)
+        if mean.ndim != 1:
+            raise ValueError(
+                f"CascadeRegressor supports one target; a member predicts shape {mean.shape}."
+            )
+        return mean, std**2 + mean**2
+
+    def _stage(self, sums, k):
+        mean = sums[0] / (k + 1)
+        variance = np.clip(sums[1] / (k + 1) - mean**2, 0.0, None)
+        std = np.sqrt(variance)
+        return -std, np.column_stack([mean, std])
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y):
+        """Set the cascade on validation rows (fitting the members first unless prefit).
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Validation rows with ``cv='prefit'``; else the training rows, of
+            which a ``cv`` share is held out.
+        y : array-like of shape (n_samples,)
+            Targets.
+
+        Returns
+        -------
+        self : CascadeRegressor
+            The fitted cascade.
+        """
+        X = self._check_X(X, reset=True)
+        y = _check_regression_target(self, y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if y.ndim != 1:
+            raise ValueError(f"CascadeRegressor supports one target, got y of shape {y.shape}.")
+        check_consistent_length(X, y)
+        return self._fit_cascade(X, y)
+
+    def predict(self, X, return_std=False):
+        """The exit stage's mixture mean (and standard deviation) of each row.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            The rows to predict.
+        return_std : bool, default=False
+            Also return the standard deviation of the exit stage's mixture.
+
+        Returns
+        -------
+        y_mean : ndarray of shape (n_samples,)
+            The mean of the members up to the exit stage.
+        y_std : ndarray of shape (n_samples,)
+            Their mixture's standard deviation; only with ``return_std``.
+        """
+        prediction = self._run(X)[0]
+        if return_std:
+            return prediction[:, 0], prediction[:, 1]
+        return prediction[:, 0]

@@ -264,3 +264,68 @@ def test_the_cost_risk_display(data):
     assert display.ax_.get_xlabel().startswith("Mean cost per row")
     assert display.line_.get_label() == "window"
     matplotlib.pyplot.close("all")
+
+
+# ------------------------------------------------------------------ regression
+@pytest.fixture(scope="module")
+def regression_data():
+    from sklearn.datasets import make_regression
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.linear_model import BayesianRidge
+
+    X, y = make_regression(n_samples=900, n_features=6, noise=20.0, random_state=0)
+    X_fit, X_val, y_fit, y_val = train_test_split(X, y, test_size=0.5, random_state=0)
+    members = [
+        ("bayes", BayesianRidge().fit(X_fit, y_fit)),
+        ("gp", GaussianProcessRegressor(alpha=1.0, normalize_y=True).fit(X_fit[:200], y_fit[:200])),
+        ("boosting", HistGradientBoostingRegressor(max_iter=30, random_state=0).fit(X_fit, y_fit)),
+    ]
+    return X_val, y_val, members
+
+
+def _mixture(members, X, k):
+    from skens.ensemble._selection import _predicts_std
+
+    means, variances = [], []
+    for _, est in members[: k + 1]:
+        if _predicts_std(est):
+            mean, std = est.predict(X, return_std=True)
+        else:
+            mean, std = est.predict(X), np.zeros(len(X))
+        means.append(mean)
+        variances.append(std**2)
+    means, variances = np.array(means), np.array(variances)
+    mean = means.mean(0)
+    return mean, np.sqrt((variances + means**2).mean(0) - mean**2)
+
+
+def test_regression_cascade_follows_the_rule(regression_data):
+    from skens.ensemble import CascadeRegressor
+
+    X_val, y_val, members = regression_data
+    cascade = CascadeRegressor(members, cv="prefit", costs=[1, 5, 10]).fit(X_val, y_val)
+    assert 1 - cascade.exit_rate_[0] == pytest.approx(0.2, abs=0.03)
+    mean, std = cascade.predict(X_val, return_std=True)
+    stage = cascade.predict_stage(X_val)
+    for k in range(3):
+        rows = stage == k
+        expected_mean, expected_std = _mixture(members, X_val[rows], k)
+        np.testing.assert_allclose(mean[rows], expected_mean, rtol=1e-7, atol=1e-6)
+        np.testing.assert_allclose(std[rows], expected_std, rtol=1e-6, atol=1e-6)
+    full = CascadeRegressor(members, cv="prefit", costs=[1, 5, 10], window=1.0).fit(X_val, y_val)
+    np.testing.assert_allclose(full.predict(X_val), _mixture(members, X_val, 2)[0])
+    assert (full.predict_stage(X_val) == 2).all()
+    assert 1 < cascade.expected_cost_ < 16
+
+
+def test_regression_cascade_errors():
+    from skens.ensemble import CascadeRegressor
+
+    X, y = make_classification(n_samples=60, random_state=0)
+    with pytest.raises(TypeError, match="must be a regressor"):
+        CascadeRegressor([("clf", LogisticRegression())]).fit(X, y.astype(float))
+    with pytest.raises(ValueError, match="one target"):
+        from sklearn.linear_model import Ridge
+
+        CascadeRegressor([("ridge", Ridge())]).fit(X, np.column_stack([y, y]).astype(float))
