@@ -26,7 +26,7 @@ from ..metrics import entropy_decomposition
 from ..preprocessing import check_tabular_input
 from ..utils._compat import Interval, StrOptions, _fit_context, _safe_indexing
 from ..utils._validation import _check_classification_target, _check_regression_target
-from ._pool import default_pool
+from ._pool import _check_named_estimators, default_pool
 from ._selection import _accepts_nan, _predicts_std
 
 __all__ = [
@@ -397,19 +397,7 @@ class _BaseCascade(BaseEstimator):
                                         include_optional=False))
             return [(name, members[name])
                     for name in ("linear", "hist_gradient_boosting", "deep_ensemble")]
-        pool = []
-        for item in self.estimators:
-            if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
-                raise ValueError(
-                    f"estimators must be a list of (name, estimator) tuples, got an item {item!r}."
-                )
-            if not (isinstance(item[1], str) and item[1] == "drop"):
-                pool.append(item)
-        if not pool:
-            raise ValueError("estimators must hold at least one estimator that is not 'drop'.")
-        names = [name for name, _ in pool]
-        if len(set(names)) != len(names):
-            raise ValueError(f"Estimator names must be unique, got {names}.")
+        pool = _check_named_estimators(self.estimators)
         for name, est in pool:
             self._check_member(name, est)
         return pool

@@ -133,3 +133,24 @@ def default_pool(task, *, random_state=None, include_optional=True):
             )
         )
     return pool
+
+
+def _check_named_estimators(estimators):
+    """``estimators`` as ``(name, estimator)`` pairs, ``'drop'`` ones left out, checked."""
+    pool = []
+    for item in estimators:
+        if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
+            raise ValueError(
+                f"estimators must be a list of (name, estimator) tuples, got an item {item!r}."
+            )
+        if not (isinstance(item[1], str) and item[1] == "drop"):
+            pool.append(item)
+    if not pool:
+        raise ValueError("estimators must hold at least one estimator that is not 'drop'.")
+    names = [name for name, _ in pool]
+    if len(set(names)) != len(names):
+        raise ValueError(f"Estimator names must be unique, got {names}.")
+    bad = [name for name in names if "__" in name]
+    if bad:
+        raise ValueError(f"Estimator names must not contain '__', got {bad}.")
+    return pool

@@ -19,7 +19,7 @@ from ..base import EnsembleClassifierMixin, EnsembleRegressorMixin
 from ..preprocessing import check_tabular_input
 from ..utils._compat import Interval, StrOptions, _fit_context, _safe_indexing
 from ..utils._validation import _check_classification_target, _check_regression_target
-from ._pool import default_pool
+from ._pool import _check_named_estimators, default_pool
 from ._weights import gem_weights, greedy_selection, simplex_weights
 
 __all__ = ["EnsembleSelectionClassifier", "EnsembleSelectionRegressor"]
@@ -133,23 +133,7 @@ class _BaseEnsembleSelection(BaseEstimator, metaclass=ABCMeta):
                     "default pool."
                 )
             return default_pool(self._task, random_state=self.random_state)
-        pool = []
-        for item in self.estimators:
-            if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
-                raise ValueError(
-                    "estimators must be a list of (name, estimator) tuples, got an item "
-                    f"{item!r}."
-                )
-            pool.append(item)
-        pool = [(name, est) for name, est in pool if est != "drop"]
-        if not pool:
-            raise ValueError("estimators must hold at least one estimator that is not 'drop'.")
-        names = [name for name, _ in pool]
-        if len(set(names)) != len(names):
-            raise ValueError(f"Estimator names must be unique, got {names}.")
-        bad = [name for name in names if "__" in name]
-        if bad:
-            raise ValueError(f"Estimator names must not contain '__', got {bad}.")
+        pool = _check_named_estimators(self.estimators)
         required = "predict_proba" if self._task == "classification" else "predict"
         for name, est in pool:
             if not (hasattr(est, "fit") and hasattr(est, required)):
