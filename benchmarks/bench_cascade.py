@@ -195,7 +195,9 @@ def main():
                 out.write(json.dumps(record) + "\n")
                 out.flush()
                 print(json.dumps(record), flush=True)
-    machine = f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
+    from bench_training_speed import processor_name
+
+    machine = f"{processor_name('cpu')}, {torch.get_num_threads()} threads"
     command = "python benchmarks/bench_cascade.py " + " ".join(sys.argv[1:])
     table = to_markdown(records, command, machine)
     print(table)
