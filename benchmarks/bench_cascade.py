@@ -17,7 +17,6 @@ and the single-threshold baseline over 8 groups.
 
 import argparse
 import json
-import platform
 import sys
 import time
 from pathlib import Path
