@@ -12,9 +12,10 @@ __version__ = "0.1.0.dev0"
 _LAZY = {
     "DeepEnsembleClassifier": "deep",
     "DeepEnsembleRegressor": "deep",
+    "DistilledClassifier": "deep",
 }
 
-__all__ = ["DeepEnsembleClassifier", "DeepEnsembleRegressor", "__version__"]
+__all__ = ["DeepEnsembleClassifier", "DeepEnsembleRegressor", "DistilledClassifier", "__version__"]
 
 
 def __getattr__(name):

@@ -47,6 +47,13 @@ def _small_pool(Estimator):
 def _tested_estimators():
     for _, Estimator in all_estimators():
         params = Estimator().get_params()
+        if "teacher" in params:
+            # A student of a fast teacher (the default teacher is a full deep ensemble).
+            from sklearn.linear_model import LogisticRegression
+
+            fast = {k: v for k, v in _FAST_PARAMS.items() if k != "n_members"}
+            yield Estimator(LogisticRegression(), **{**fast, "max_epochs": 15})
+            continue
         if "estimators" in params and "method" not in params:
             # A cascade of other models: a small pool, members fitted on 70% of the rows.
             yield Estimator(_small_pool(Estimator), random_state=0)
@@ -84,6 +91,7 @@ def test_discovery_finds_the_estimators():
         "DeepEnsembleRegressor",
         "CascadeClassifier",
         "CascadeRegressor",
+        "DistilledClassifier",
         "EnsembleSelectionClassifier",
         "EnsembleSelectionRegressor",
         "TabularPreprocessor",

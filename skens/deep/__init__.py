@@ -1,5 +1,6 @@
 """Scikit-learn estimators backed by vectorized torch ensembles, trained through skorch."""
 
 from ._deep_ensemble import DeepEnsembleClassifier, DeepEnsembleRegressor
+from ._distilled import DistilledClassifier
 
-__all__ = ["DeepEnsembleClassifier", "DeepEnsembleRegressor"]
+__all__ = ["DeepEnsembleClassifier", "DeepEnsembleRegressor", "DistilledClassifier"]

@@ -4,6 +4,7 @@ Every module keeps all ensemble members in one set of tensors and evaluates
 them in one forward pass; outputs are laid out ``(batch, n_members, ...)``.
 """
 
+from ._distillation import DistillationTask, distillation_loss
 from ._dropout import FastDropout
 from ._embedding import FeatureEmbedding, PeriodicEmbedding, embedding_dimension
 from ._encoding import EncodedNetwork, TabularEncoding
@@ -32,6 +33,7 @@ __all__ = [
     "ENSEMBLE_TYPES",
     "BatchEnsembleLinear",
     "ClassificationTask",
+    "DistillationTask",
     "EncodedNetwork",
     "EnsembleCriterion",
     "EnsembleLinear",
@@ -45,6 +47,7 @@ __all__ = [
     "PeriodicEmbedding",
     "SquaredErrorRegressionTask",
     "TabularEncoding",
+    "distillation_loss",
     "embedding_dimension",
     "ensemble_log_loss",
     "ensemble_squared_error",

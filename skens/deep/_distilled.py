@@ -1,0 +1,367 @@
+"""One network trained to reproduce a teacher's probabilities (knowledge distillation)."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import ClassifierMixin, clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils import assert_all_finite, check_random_state
+from sklearn.utils.validation import check_consistent_length, check_is_fitted
+
+from ..base import EnsembleClassifierMixin, _concat
+from ..nn import DistillationTask
+from ..utils._compat import HasMethods, Interval, StrOptions, _fit_context, _safe_indexing
+from ..utils._validation import _check_classification_target
+from ._base import _BaseDeepEnsemble
+from ._deep_ensemble import DeepEnsembleClassifier, _docstring
+
+__all__ = ["DistilledClassifier"]
+
+_MIXUP_ALPHA = 0.4
+
+
+def _is_fitted(estimator):
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        return False
+    return True
+
+
+def _numeric_columns(X):
+    """Positions of the real-valued columns of a table (all of a numeric array)."""
+    if hasattr(X, "dtypes"):
+        return [j for j, dtype in enumerate(X.dtypes) if getattr(dtype, "kind", "O") == "f"]
+    return list(range(X.shape[1])) if X.dtype.kind == "f" else []
+
+
+def _augment(X, kind, n_rows, noise_scale, rng):
+    """``n_rows`` new rows around those of ``X``: Gaussian noise, or mixup of row pairs.
+
+    Only real-valued columns change; a mixup row takes the other columns
+    from the partner that weighs more. NaN stays NaN.
+    """
+    first = rng.randint(len(X), size=n_rows)
+    rows = _safe_indexing(X, first)
+    rows = rows.reset_index(drop=True) if hasattr(rows, "reset_index") else rows.copy()
+    columns = _numeric_columns(X)
+    if not columns:
+        return rows
+    values = (rows.iloc[:, columns].to_numpy(dtype=np.float64) if hasattr(rows, "iloc")
+              else rows[:, columns].astype(np.float64))
+    if kind == "noise":
+        full = (X.iloc[:, columns].to_numpy(dtype=np.float64) if hasattr(X, "iloc")
+                else np.asarray(X[:, columns], dtype=np.float64))
+        scale = np.nanstd(full, axis=0)
+        values = values + rng.randn(*values.shape) * noise_scale * np.nan_to_num(scale)
+    else:  # mixup
+        partner = _safe_indexing(X, rng.randint(len(X), size=n_rows))
+        other = (partner.iloc[:, columns].to_numpy(dtype=np.float64) if hasattr(partner, "iloc")
+                 else np.asarray(partner[:, columns], dtype=np.float64))
+        lam = rng.beta(_MIXUP_ALPHA, _MIXUP_ALPHA, size=(n_rows, 1))
+        lam = np.maximum(lam, 1 - lam)  # the row itself weighs more: its other columns fit
+        values = lam * values + (1 - lam) * other
+    if hasattr(rows, "iloc"):
+        for position, j in enumerate(columns):
+            rows.iloc[:, j] = values[:, position]
+    else:
+        rows = rows.astype(np.float64) if rows.dtype.kind != "O" else rows
+        rows[:, columns] = values
+    return rows
+
+
+def _concat_rows(parts):
+    if hasattr(parts[0], "iloc"):
+        import pandas as pd
+
+        return pd.concat(parts, ignore_index=True)
+    return np.concatenate(parts, axis=0)
+
+
+class DistilledClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDeepEnsemble):
+    """A single network trained on a teacher's probabilities (knowledge distillation).
+
+    The teacher is any classifier with ``predict_proba``: a deep ensemble,
+    an ensemble selection over trees and nets, a gradient-boosting model.
+    The student is a skens network (by default one member) trained on a
+    *transfer set*: the training rows, rows made around them
+    (``augmentation``), and unlabelled rows passed to :meth:`fit`. Its
+    targets are the teacher's probabilities (MEAL V2: no hard labels by
+    default); ``temperature`` and ``hard_label_weight`` give the
+    temperature-scaled KL plus a share of hard-label loss of Hinton et al.
+    and Polino et al. The student predicts at the cost of one network.
+
+    Read more in the user guide: ``doc/user_guide/cascades.md``.
+
+    Parameters
+    ----------
+    teacher : estimator or None, default=None
+        A classifier with ``predict_proba``, fitted (used as it is) or not
+        (a clone is fitted on ``X, y`` first). ``None``: a default
+        :class:`DeepEnsembleClassifier`, fitted on ``X, y``.
+    temperature : float, default=1.0
+        The distillation temperature (> 0).
+    hard_label_weight : float, default=0.0
+        The share of the cross-entropy to the true labels in the loss, on
+        the rows whose label is known.
+    augmentation : {'noise', 'mixup'} or None, default='noise'
+        How extra transfer rows are made from the training rows:
+        ``'noise'`` adds Gaussian noise (``noise_scale`` times each
+        column's standard deviation) to the real-valued columns;
+        ``'mixup'`` mixes the real-valued columns of two rows (the weight of
+        the first drawn from Beta(0.4, 0.4), at least 0.5), the other
+        columns from the first. Soft targets on such rows are what lets a
+        student match its teacher away from the training rows.
+    n_augment : int, default=1
+        How many extra rows per training row (0: none).
+    noise_scale : float, default=0.1
+        The noise of ``augmentation='noise'``, in column standard deviations.
+    n_members : int, default=1
+        The student's members (1: a single network).
+
+%(parameters)s
+
+%(trailing_parameters)s
+
+    Attributes
+    ----------
+    teacher_ : estimator
+        The fitted teacher.
+    classes_ : ndarray of shape (n_classes,)
+        The teacher's classes, in the order of ``predict_proba``'s columns.
+    fidelity_ : dict
+        On the student's validation rows (its training rows without early
+        stopping): ``'agreement'`` (share of rows where student and teacher
+        predict the same class), ``'kl'`` (mean KL divergence from the
+        teacher's probabilities to the student's), ``'n_rows'`` and
+        ``'rows'`` (``'validation'`` or ``'training'``).
+    n_transfer_ : int
+        Rows of the transfer set.
+
+%(attributes)s
+
+    validation_scores_ : list of float or None
+        The student's agreement with the teacher on the validation split at
+        each epoch; ``None`` without early stopping.
+
+    See Also
+    --------
+    DeepEnsembleClassifier : A usual teacher.
+    skens.ensemble.CascadeClassifier : The other way to cheaper prediction.
+
+    References
+    ----------
+    .. [1] G. Hinton, O. Vinyals and J. Dean, "Distilling the Knowledge in a
+       Neural Network", 2015.
+    .. [2] Z. Shen and M. Savvides, "MEAL V2: Boosting Vanilla ResNet-50 to
+       80%+ Top-1 Accuracy on ImageNet without Tricks", 2020.
+    .. [3] A. Polino, R. Pascanu and D. Alistarh, "Model compression via
+       distillation and quantization", ICLR 2018.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.ensemble import HistGradientBoostingClassifier
+    >>> from skens import DistilledClassifier
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> student = DistilledClassifier(HistGradientBoostingClassifier(max_iter=30),
+    ...                               hidden_layer_sizes=(32,), max_epochs=30,
+    ...                               random_state=0).fit(X, y)
+    >>> student.fidelity_["agreement"] > 0.9
+    True
+    """
+
+    _parameter_constraints = {
+        **_BaseDeepEnsemble._parameter_constraints,
+        "teacher": [HasMethods(["fit", "predict_proba"]), None],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "hard_label_weight": [Interval(Real, 0, 1, closed="both")],
+        "augmentation": [StrOptions({"noise", "mixup"}), None],
+        "n_augment": [Interval(Integral, 0, None, closed="left")],
+        "noise_scale": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        teacher=None,
+        *,
+        temperature=1.0,
+        hard_label_weight=0.0,
+        augmentation="noise",
+        n_augment=1,
+        noise_scale=0.1,
+        n_members=1,
+        ensemble_type="batchensemble",
+        hidden_layer_sizes=(256, 256),
+        activation="relu",
+        dropout=0.1,
+        lr=1e-3,
+        weight_decay=1e-4,
+        batch_size="auto",
+        max_epochs=200,
+        early_stopping=True,
+        validation_fraction=0.2,
+        patience=10,
+        bootstrap=False,
+        categorical_features="from_dtype",
+        numeric_scaling="quantile",
+        numeric_embedding="periodic",
+        device="auto",
+        precision="fp32",
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            n_members=n_members,
+            ensemble_type=ensemble_type,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            dropout=dropout,
+            lr=lr,
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            patience=patience,
+            bootstrap=bootstrap,
+            categorical_features=categorical_features,
+            numeric_scaling=numeric_scaling,
+            numeric_embedding=numeric_embedding,
+            device=device,
+            precision=precision,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.teacher = teacher
+        self.temperature = temperature
+        self.hard_label_weight = hard_label_weight
+        self.augmentation = augmentation
+        self.n_augment = n_augment
+        self.noise_scale = noise_scale
+
+    def _make_task(self):
+        return DistillationTask(self.temperature, self.hard_label_weight)
+
+    def _n_task_outputs(self):
+        return len(self.classes_)
+
+    def _fit_teacher(self, X, y):
+        teacher = self.teacher
+        if teacher is None:
+            teacher = DeepEnsembleClassifier(random_state=self.random_state)
+        if not (hasattr(teacher, "fit") and hasattr(teacher, "predict_proba")):
+            raise TypeError(
+                f"DistilledClassifier: the teacher ({type(teacher).__name__}) must be a "
+                "classifier with predict_proba."
+            )
+        if _is_fitted(teacher):
+            return teacher
+        return clone(teacher).fit(X, y)
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, unlabeled=None):
+        """Fit the teacher if needed, then train the student on its probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Training rows (NaN allowed, categorical columns as for
+            :class:`DeepEnsembleClassifier`).
+        y : array-like of shape (n_samples,)
+            Class labels (fit the teacher, and weigh in with
+            ``hard_label_weight``).
+        unlabeled : {array-like, DataFrame} of shape (n_unlabeled, n_features), default=None
+            Extra transfer rows without labels; the teacher labels them.
+
+        Returns
+        -------
+        self : DistilledClassifier
+            The fitted student.
+        """
+        self._reset()
+        X = self._check_X(X, reset=True)
+        y = _check_classification_target(self, y)
+        check_consistent_length(X, y)
+        self.teacher_ = self._fit_teacher(X, y)
+        self.classes_ = np.asarray(self.teacher_.classes_)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                "DistilledClassifier needs a teacher of at least 2 classes, got "
+                f"{self.classes_.tolist()}."
+            )
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if len(unknown):
+            raise ValueError(
+                f"y holds labels the teacher does not predict: {unknown.tolist()}."
+            )
+        parts = [X]
+        rng = np.random.RandomState(
+            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        )
+        if self.augmentation is not None and self.n_augment > 0:
+            parts.append(
+                _augment(X, self.augmentation, self.n_augment * len(y), self.noise_scale, rng)
+            )
+        if unlabeled is not None:
+            unlabeled = self._check_X(unlabeled, reset=False)
+            if hasattr(X, "iloc") and hasattr(unlabeled, "iloc"):
+                unlabeled = unlabeled.reset_index(drop=True)
+            parts.append(unlabeled)
+        transfer = _concat_rows(parts) if len(parts) > 1 else X
+        self.n_transfer_ = len(transfer)
+        soft = np.asarray(self.teacher_.predict_proba(transfer), dtype=np.float64)
+        hard = np.full(len(transfer), -1.0)
+        hard[: len(y)] = np.searchsorted(self.classes_, y)
+        targets = np.column_stack([soft, hard]).astype(np.float32)
+        data = self._fit(transfer, targets)
+        self._record_fidelity(data)
+        return self
+
+    def _record_fidelity(self, data):
+        validation = data.valid_idx is not None
+        X_rows = data.X_valid if validation else data.X_train
+        targets = data.y[data.n_train :] if validation else data.y[: data.n_train]
+        logits = _concat([out.double().numpy() for out in self._raw_outputs(X_rows, encoded=True)])
+        student = torch.softmax(torch.from_numpy(logits), dim=-1).mean(dim=1).numpy()
+        teacher = np.clip(targets[:, :-1].astype(np.float64), 1e-12, None)
+        student = np.clip(student, 1e-12, None)
+        self.fidelity_ = {
+            "agreement": float(np.mean(student.argmax(1) == teacher.argmax(1))),
+            "kl": float(np.mean(np.sum(teacher * (np.log(teacher) - np.log(student)), axis=1))),
+            "n_rows": int(len(targets)),
+            "rows": "validation" if validation else "training",
+        }
+
+    def _check_X(self, X, *, reset):
+        """Validate a table; without NaN and infinity when the teacher takes no NaN."""
+        X = super()._check_X(X, reset=reset)
+        if not self.__sklearn_tags__().input_tags.allow_nan:
+            values = X.select_dtypes(include="number").to_numpy(float) if hasattr(X, "iloc") else X
+            if values.dtype.kind in "fc":
+                assert_all_finite(values, input_name="X", estimator_name=type(self).__name__)
+        return X
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        if self.teacher is not None:
+            # The teacher reads the raw rows too: what it cannot take, the student cannot.
+            from ..ensemble._selection import _accepts_nan
+
+            tags.input_tags.allow_nan = _accepts_nan(self.teacher)
+            tags.input_tags.categorical = False
+        return tags
+
+    def _iter_member_proba(self, X):
+        X = self._validate_X_predict(X)
+        for logits in self._raw_outputs(X):
+            yield torch.softmax(logits.double(), dim=-1).numpy().transpose(1, 0, 2)
+
+
+# The common parameters, without their n_members entry (the student's default is 1).
+DistilledClassifier.__doc__ = _docstring(DistilledClassifier.__doc__).replace(
+    "    n_members : int, default=8\n"
+    "        Number of ensemble members, all trained at once in one torch module.\n\n",
+    "",
+)
