@@ -361,7 +361,7 @@ class _BaseCascade(BaseEstimator):
     _parameter_constraints = {
         "estimators": [list, None],
         "cv": [StrOptions({"prefit"}), Interval(Real, 0, 1, closed="neither")],
-        "costs": ["array-like", None],
+        "costs": ["array-like", StrOptions({"measured"}), None],
         "operating_value": [Interval(Real, 0, 1, closed="right")],
         "window": [Interval(Real, 0, None, closed="left")],
         "strategy": [StrOptions({"window", "threshold"})],
@@ -442,7 +442,7 @@ class _BaseCascade(BaseEstimator):
             start = time.perf_counter()
             outputs.append(self._outputs(est, X_val))
             seconds.append((time.perf_counter() - start) / max(len(y_val), 1))
-        if self.costs is None:
+        if self.costs is None or (isinstance(self.costs, str) and self.costs == "measured"):
             costs = np.asarray(seconds)
         else:
             costs = np.asarray(self.costs, dtype=np.float64)
@@ -451,7 +451,9 @@ class _BaseCascade(BaseEstimator):
                     f"costs must hold {len(pool)} finite non-negative numbers, one per "
                     f"estimator, got {self.costs!r}."
                 )
-        order = np.argsort(costs, kind="stable")
+        # Measured costs order the stages only when asked to: timings vary from fit to fit.
+        keep_order = self.costs is None
+        order = np.arange(len(pool)) if keep_order else np.argsort(costs, kind="stable")
         self.estimators_ = [pool[i][1] for i in order]
         self.stage_names_ = [pool[i][0] for i in order]
         self.costs_ = costs[order]
@@ -576,18 +578,21 @@ class CascadeClassifier(ClassifierMixin, _BaseCascade):
     Parameters
     ----------
     estimators : list of (str, estimator) or None, default=None
-        Classifiers with ``predict_proba`` (``'drop'`` leaves one out).
-        ``None``: a linear model, HistGradientBoosting and a deep ensemble
-        (the members of :func:`~skens.ensemble.default_pool`).
+        Classifiers with ``predict_proba`` (``'drop'`` leaves one out),
+        cheapest first unless ``costs`` orders them. ``None``: a linear
+        model, HistGradientBoosting and a deep ensemble, in that order (the
+        members of :func:`~skens.ensemble.default_pool`).
     cv : 'prefit' or float, default=0.3
         ``'prefit'``: the estimators are fitted; :meth:`fit` takes
         validation rows and only sets the cascade. A float: the share of
         the rows held out (stratified) to set the cascade; clones of the
         estimators are fitted on the rest.
-    costs : array-like of shape (n_estimators,) or None, default=None
-        The cost of evaluating each estimator (any unit). ``None``: measured,
-        the seconds per row of ``predict_proba`` on the validation rows. The
-        stages are ordered by cost, cheapest first (stable).
+    costs : array-like of shape (n_estimators,), 'measured' or None, default=None
+        The cost of evaluating each estimator (any unit); the stages are
+        ordered by it, cheapest first (stable). ``'measured'``: the seconds
+        per row of ``predict_proba`` on the validation rows (the order may
+        then change from fit to fit). ``None``: the stages keep the order
+        given (cheapest first), and ``costs_`` holds the measured seconds.
     exit_score : {'msp', 'entropy', 'energy', 'max_logit'}, default='msp'
         The confidence the rule reads (:func:`exit_confidence`). ``'energy'``
         and ``'max_logit'`` need a ``decision_function`` on every estimator;
@@ -847,9 +852,10 @@ class CascadeRegressor(RegressorMixin, _BaseCascade):
         ``'prefit'``: the estimators are fitted and :meth:`fit` takes
         validation rows; a float: the share of the rows held out to set the
         cascade, clones of the estimators being fitted on the rest.
-    costs : array-like of shape (n_estimators,) or None, default=None
-        The cost of each estimator; ``None``: the measured seconds per row of
-        its prediction. The stages are ordered by cost (stable).
+    costs : array-like of shape (n_estimators,), 'measured' or None, default=None
+        The cost of each estimator; the stages are ordered by it (stable).
+        ``'measured'``: the seconds per row of its prediction. ``None``: the
+        stages keep the order given, ``costs_`` holds the measured seconds.
     operating_point : {'coverage'}, default='coverage'
         The threshold of each stage accepts ``operating_value`` of the rows.
     operating_value : float, default=0.8

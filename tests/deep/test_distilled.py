@@ -7,6 +7,8 @@ from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, make_classification
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from skens import DistilledClassifier
 from skens.nn import DistillationTask, distillation_loss
@@ -70,7 +72,7 @@ def test_a_student_matches_a_prefit_teacher(cancer):
 
 def test_an_unfitted_teacher_is_cloned_and_fitted(cancer):
     X, y, _ = cancer
-    teacher = LogisticRegression(max_iter=500)
+    teacher = make_pipeline(StandardScaler(), LogisticRegression())
     student = DistilledClassifier(teacher, augmentation=None, **STUDENT).fit(X, y)
     assert not hasattr(teacher, "classes_")
     assert hasattr(student.teacher_, "classes_")

@@ -12,12 +12,15 @@ def test_all_estimators_lists_public_estimators():
 
 
 def test_type_filter():
-    regressors = ["DeepEnsembleRegressor", "EnsembleSelectionRegressor"]
+    regressors = ["CascadeRegressor", "DeepEnsembleRegressor", "EnsembleSelectionRegressor"]
     assert [n for n, _ in all_estimators("regressor")] == regressors
     both = [n for n, _ in all_estimators(["classifier", "regressor"])]
     assert both == [
+        "CascadeClassifier",
+        "CascadeRegressor",
         "DeepEnsembleClassifier",
         "DeepEnsembleRegressor",
+        "DistilledClassifier",
         "EnsembleSelectionClassifier",
         "EnsembleSelectionRegressor",
     ]
