@@ -13,9 +13,16 @@ _LAZY = {
     "DeepEnsembleClassifier": "deep",
     "DeepEnsembleRegressor": "deep",
     "DistilledClassifier": "deep",
+    "DistilledRegressor": "deep",
 }
 
-__all__ = ["DeepEnsembleClassifier", "DeepEnsembleRegressor", "DistilledClassifier", "__version__"]
+__all__ = [
+    "DeepEnsembleClassifier",
+    "DeepEnsembleRegressor",
+    "DistilledClassifier",
+    "DistilledRegressor",
+    "__version__",
+]
 
 
 def __getattr__(name):

@@ -49,10 +49,11 @@ def _tested_estimators():
         params = Estimator().get_params()
         if "teacher" in params:
             # A student of a fast teacher (the default teacher is a full deep ensemble).
-            from sklearn.linear_model import LogisticRegression
+            from sklearn.linear_model import LogisticRegression, Ridge
 
             fast = {k: v for k, v in _FAST_PARAMS.items() if k != "n_members"}
-            yield Estimator(LogisticRegression(), **{**fast, "max_epochs": 15})
+            teacher = LogisticRegression() if "Classifier" in Estimator.__name__ else Ridge()
+            yield Estimator(teacher, **{**fast, "max_epochs": 15})
             continue
         if "estimators" in params and "method" not in params:
             # A cascade of other models: a small pool, members fitted on 70% of the rows.
@@ -92,6 +93,7 @@ def test_discovery_finds_the_estimators():
         "CascadeClassifier",
         "CascadeRegressor",
         "DistilledClassifier",
+        "DistilledRegressor",
         "EnsembleSelectionClassifier",
         "EnsembleSelectionRegressor",
         "TabularPreprocessor",

@@ -4,19 +4,20 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import ClassifierMixin, clone
+from sklearn.base import ClassifierMixin, RegressorMixin, clone
 from sklearn.exceptions import NotFittedError
-from sklearn.utils import assert_all_finite, check_random_state
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import assert_all_finite, check_random_state, column_or_1d
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
-from ..base import EnsembleClassifierMixin, _concat
-from ..nn import DistillationTask
+from ..base import EnsembleClassifierMixin, EnsembleRegressorMixin, _concat
+from ..nn import DistillationTask, GaussianDistillationTask
 from ..utils._compat import HasMethods, Interval, StrOptions, _fit_context, _safe_indexing
-from ..utils._validation import _check_classification_target
+from ..utils._validation import _check_classification_target, _check_regression_target
 from ._base import _BaseDeepEnsemble
-from ._deep_ensemble import DeepEnsembleClassifier, _docstring
+from ._deep_ensemble import DeepEnsembleClassifier, DeepEnsembleRegressor, _docstring
 
-__all__ = ["DistilledClassifier"]
+__all__ = ["DistilledClassifier", "DistilledRegressor"]
 
 _MIXUP_ALPHA = 0.4
 
@@ -79,7 +80,62 @@ def _concat_rows(parts):
     return np.concatenate(parts, axis=0)
 
 
-class DistilledClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDeepEnsemble):
+class _BaseDistilled(_BaseDeepEnsemble):
+    """What the students share: parameters, the teacher, the transfer set, input checks."""
+
+    _parameter_constraints = {
+        **_BaseDeepEnsemble._parameter_constraints,
+        "augmentation": [StrOptions({"noise", "mixup"}), None],
+        "n_augment": [Interval(Integral, 0, None, closed="left")],
+        "noise_scale": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def _fit_teacher(self, X, y):
+        teacher = self._default_teacher() if self.teacher is None else self.teacher
+        if _is_fitted(teacher):
+            return teacher
+        return clone(teacher).fit(X, y)
+
+    def _transfer_set(self, X, n_labeled, unlabeled):
+        """The training rows, the augmented rows, then the unlabelled rows."""
+        parts = [X]
+        rng = np.random.RandomState(
+            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        )
+        if self.augmentation is not None and self.n_augment > 0:
+            parts.append(
+                _augment(X, self.augmentation, self.n_augment * n_labeled, self.noise_scale, rng)
+            )
+        if unlabeled is not None:
+            unlabeled = self._check_X(unlabeled, reset=False)
+            if hasattr(X, "iloc") and hasattr(unlabeled, "iloc"):
+                unlabeled = unlabeled.reset_index(drop=True)
+            parts.append(unlabeled)
+        transfer = _concat_rows(parts) if len(parts) > 1 else X
+        self.n_transfer_ = len(transfer)
+        return transfer
+
+    def _check_X(self, X, *, reset):
+        """Validate a table; without NaN and infinity when the teacher takes no NaN."""
+        X = super()._check_X(X, reset=reset)
+        if not self.__sklearn_tags__().input_tags.allow_nan:
+            values = X.select_dtypes(include="number").to_numpy(float) if hasattr(X, "iloc") else X
+            if values.dtype.kind in "fc":
+                assert_all_finite(values, input_name="X", estimator_name=type(self).__name__)
+        return X
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        if self.teacher is not None:
+            # The teacher reads the raw rows too: what it cannot take, the student cannot.
+            from ..ensemble._selection import _accepts_nan
+
+            tags.input_tags.allow_nan = _accepts_nan(self.teacher)
+            tags.input_tags.categorical = False
+        return tags
+
+
+class DistilledClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDistilled):
     """A single network trained on a teacher's probabilities (knowledge distillation).
 
     The teacher is any classifier with ``predict_proba``: a deep ensemble,
@@ -173,13 +229,10 @@ class DistilledClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDeepEns
     """
 
     _parameter_constraints = {
-        **_BaseDeepEnsemble._parameter_constraints,
+        **_BaseDistilled._parameter_constraints,
         "teacher": [HasMethods(["fit", "predict_proba"]), None],
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "hard_label_weight": [Interval(Real, 0, 1, closed="both")],
-        "augmentation": [StrOptions({"noise", "mixup"}), None],
-        "n_augment": [Interval(Integral, 0, None, closed="left")],
-        "noise_scale": [Interval(Real, 0, None, closed="left")],
     }
 
     def __init__(
@@ -241,24 +294,14 @@ class DistilledClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDeepEns
         self.n_augment = n_augment
         self.noise_scale = noise_scale
 
+    def _default_teacher(self):
+        return DeepEnsembleClassifier(random_state=self.random_state)
+
     def _make_task(self):
         return DistillationTask(self.temperature, self.hard_label_weight)
 
     def _n_task_outputs(self):
         return len(self.classes_)
-
-    def _fit_teacher(self, X, y):
-        teacher = self.teacher
-        if teacher is None:
-            teacher = DeepEnsembleClassifier(random_state=self.random_state)
-        if not (hasattr(teacher, "fit") and hasattr(teacher, "predict_proba")):
-            raise TypeError(
-                f"DistilledClassifier: the teacher ({type(teacher).__name__}) must be a "
-                "classifier with predict_proba."
-            )
-        if _is_fitted(teacher):
-            return teacher
-        return clone(teacher).fit(X, y)
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, unlabeled=None):
@@ -296,21 +339,7 @@ class DistilledClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDeepEns
             raise ValueError(
                 f"y holds labels the teacher does not predict: {unknown.tolist()}."
             )
-        parts = [X]
-        rng = np.random.RandomState(
-            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        )
-        if self.augmentation is not None and self.n_augment > 0:
-            parts.append(
-                _augment(X, self.augmentation, self.n_augment * len(y), self.noise_scale, rng)
-            )
-        if unlabeled is not None:
-            unlabeled = self._check_X(unlabeled, reset=False)
-            if hasattr(X, "iloc") and hasattr(unlabeled, "iloc"):
-                unlabeled = unlabeled.reset_index(drop=True)
-            parts.append(unlabeled)
-        transfer = _concat_rows(parts) if len(parts) > 1 else X
-        self.n_transfer_ = len(transfer)
+        transfer = self._transfer_set(X, len(y), unlabeled)
         soft = np.asarray(self.teacher_.predict_proba(transfer), dtype=np.float64)
         hard = np.full(len(transfer), -1.0)
         hard[: len(y)] = np.searchsorted(self.classes_, y)
@@ -334,33 +363,246 @@ class DistilledClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDeepEns
             "rows": "validation" if validation else "training",
         }
 
-    def _check_X(self, X, *, reset):
-        """Validate a table; without NaN and infinity when the teacher takes no NaN."""
-        X = super()._check_X(X, reset=reset)
-        if not self.__sklearn_tags__().input_tags.allow_nan:
-            values = X.select_dtypes(include="number").to_numpy(float) if hasattr(X, "iloc") else X
-            if values.dtype.kind in "fc":
-                assert_all_finite(values, input_name="X", estimator_name=type(self).__name__)
-        return X
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        if self.teacher is not None:
-            # The teacher reads the raw rows too: what it cannot take, the student cannot.
-            from ..ensemble._selection import _accepts_nan
-
-            tags.input_tags.allow_nan = _accepts_nan(self.teacher)
-            tags.input_tags.categorical = False
-        return tags
-
     def _iter_member_proba(self, X):
         X = self._validate_X_predict(X)
         for logits in self._raw_outputs(X):
             yield torch.softmax(logits.double(), dim=-1).numpy().transpose(1, 0, 2)
 
 
+class DistilledRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseDistilled):
+    """A single network trained on a teacher's predictive distribution (one target).
+
+    The regression counterpart of :class:`DistilledClassifier`. The teacher
+    is any regressor: with ``predict(X, return_std=True)`` (a
+    :class:`DeepEnsembleRegressor`, an ensemble selection, a Gaussian
+    process) its predictive mean and variance are the targets; a point
+    regressor's variance is taken as its mean squared residual on the
+    training rows, the same everywhere. The student, a Gaussian network,
+    learns both by moment matching: its Gaussian NLL in expectation under
+    the teacher's Gaussian, minimised by the teacher's mean and variance. So
+    ``predict(X, return_std=True)`` works on the student, at the cost of one
+    network. Its standard deviation reproduces the teacher's total
+    uncertainty; with one member it has no epistemic part of its own
+    (``predict_uncertainty`` puts everything in the aleatoric part).
+
+    Parameters
+    ----------
+    teacher : estimator or None, default=None
+        A regressor, fitted (used as it is) or not (a clone is fitted on
+        ``X, y`` first). ``None``: a default :class:`DeepEnsembleRegressor`.
+    augmentation : {'noise', 'mixup'} or None, default='noise'
+        Extra transfer rows, as for :class:`DistilledClassifier`.
+    n_augment : int, default=1
+        Extra rows per training row.
+    noise_scale : float, default=0.1
+        The noise of ``augmentation='noise'``, in column standard deviations.
+    n_members : int, default=1
+        The student's members.
+
+%(parameters)s
+
+%(trailing_parameters)s
+
+    Attributes
+    ----------
+    teacher_ : estimator
+        The fitted teacher.
+    target_scaler_ : StandardScaler
+        Standardises the teacher's means for training (its variances by the
+        square of the scale).
+    fidelity_ : dict
+        On the student's validation rows (training rows without early
+        stopping), in target units: ``'rmse'`` between the student's and the
+        teacher's means, ``'kl'`` (mean KL divergence from the teacher's
+        Gaussian to the student's), ``'std_ratio'`` (median ratio of the
+        student's standard deviation to the teacher's), ``'n_rows'`` and
+        ``'rows'``.
+    n_transfer_ : int
+        Rows of the transfer set.
+
+%(attributes)s
+
+    validation_scores_ : list of float or None
+        The R² of the student's mean against the teacher's on the validation
+        split at each epoch; ``None`` without early stopping.
+
+    See Also
+    --------
+    DistilledClassifier : The classification student.
+    DeepEnsembleRegressor : A usual teacher.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sklearn.linear_model import BayesianRidge
+    >>> from skens import DistilledRegressor
+    >>> X, y = make_regression(n_samples=300, n_features=4, noise=5.0, random_state=0)
+    >>> teacher = BayesianRidge().fit(X, y)  # predict(X, return_std=True)
+    >>> student = DistilledRegressor(teacher, hidden_layer_sizes=(32,), max_epochs=60,
+    ...                              random_state=0).fit(X, y)
+    >>> mean, std = student.predict(X[:3], return_std=True)
+    >>> mean.shape, std.shape
+    ((3,), (3,))
+    """
+
+    _parameter_constraints = {
+        **_BaseDistilled._parameter_constraints,
+        "teacher": [HasMethods(["fit", "predict"]), None],
+    }
+
+    def __init__(
+        self,
+        teacher=None,
+        *,
+        augmentation="noise",
+        n_augment=1,
+        noise_scale=0.1,
+        n_members=1,
+        ensemble_type="batchensemble",
+        hidden_layer_sizes=(256, 256),
+        activation="relu",
+        dropout=0.1,
+        lr=1e-3,
+        weight_decay=1e-4,
+        batch_size="auto",
+        max_epochs=200,
+        early_stopping=True,
+        validation_fraction=0.2,
+        patience=10,
+        bootstrap=False,
+        categorical_features="from_dtype",
+        numeric_scaling="quantile",
+        numeric_embedding="periodic",
+        device="auto",
+        precision="fp32",
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            n_members=n_members,
+            ensemble_type=ensemble_type,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            dropout=dropout,
+            lr=lr,
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            max_epochs=max_epochs,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            patience=patience,
+            bootstrap=bootstrap,
+            categorical_features=categorical_features,
+            numeric_scaling=numeric_scaling,
+            numeric_embedding=numeric_embedding,
+            device=device,
+            precision=precision,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.teacher = teacher
+        self.augmentation = augmentation
+        self.n_augment = n_augment
+        self.noise_scale = noise_scale
+
+    def _default_teacher(self):
+        return DeepEnsembleRegressor(random_state=self.random_state)
+
+    def _make_task(self):
+        return GaussianDistillationTask()
+
+    def _n_task_outputs(self):
+        return 1
+
+    def _prepare_target(self, y, train_idx, sample_weight):
+        """Standardise the teacher's means (and its variances by the scale squared)."""
+        self.target_scaler_ = StandardScaler().fit(y[train_idx, :1])
+        mean = self.target_scaler_.transform(y[:, :1])
+        var = y[:, 1:2] / self.target_scaler_.scale_**2
+        return np.hstack([mean, var]).astype(np.float32)
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, unlabeled=None):
+        """Fit the teacher if needed, then train the student on its predictive distribution.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Training rows.
+        y : array-like of shape (n_samples,)
+            Targets (fit the teacher; give a point teacher its noise level).
+        unlabeled : {array-like, DataFrame} of shape (n_unlabeled, n_features), default=None
+            Extra transfer rows without targets.
+
+        Returns
+        -------
+        self : DistilledRegressor
+            The fitted student.
+        """
+        self._reset()
+        X = self._check_X(X, reset=True)
+        y = _check_regression_target(self, y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if y.ndim != 1:
+            raise ValueError(f"DistilledRegressor supports one target, got y of shape {y.shape}.")
+        check_consistent_length(X, y)
+        self.teacher_ = self._fit_teacher(X, y)
+        self._y_ndim = 1
+        self.n_outputs_ = 1
+        transfer = self._transfer_set(X, len(y), unlabeled)
+        from ..ensemble._selection import _predicts_std
+
+        if _predicts_std(self.teacher_):
+            mean, std = self.teacher_.predict(transfer, return_std=True)
+            var = np.asarray(std, dtype=np.float64) ** 2
+        else:
+            mean = self.teacher_.predict(transfer)
+            residual = np.mean((np.asarray(self.teacher_.predict(X), dtype=np.float64) - y) ** 2)
+            var = np.full(len(transfer), max(float(residual), 1e-12 * (1 + float(np.var(y)))))
+        mean = np.asarray(mean, dtype=np.float64).reshape(len(transfer))
+        targets = np.column_stack([mean, np.maximum(var, 1e-12)])
+        data = self._fit(transfer, targets)
+        self._record_fidelity(data)
+        return self
+
+    def _record_fidelity(self, data):
+        validation = data.valid_idx is not None
+        X_rows = data.X_valid if validation else data.X_train
+        targets = data.y[data.n_train :] if validation else data.y[: data.n_train]
+        outs = list(self._raw_outputs(X_rows, encoded=True))
+        means = _concat([m.double().numpy() for m, _ in outs])[..., 0]  # (n, members)
+        variances = _concat([v.double().numpy() for _, v in outs])[..., 0]
+        scale, loc = self.target_scaler_.scale_[0], self.target_scaler_.mean_[0]
+        mean = means.mean(axis=1)
+        var = np.clip((variances + means**2).mean(axis=1) - mean**2, 1e-12, None) * scale**2
+        mean = mean * scale + loc
+        t_mean = targets[:, 0].astype(np.float64) * scale + loc
+        t_var = np.clip(targets[:, 1].astype(np.float64), 1e-12, None) * scale**2
+        kl = 0.5 * (np.log(var / t_var) + (t_var + (t_mean - mean) ** 2) / var - 1)
+        self.fidelity_ = {
+            "rmse": float(np.sqrt(np.mean((mean - t_mean) ** 2))),
+            "kl": float(np.mean(kl)),
+            "std_ratio": float(np.median(np.sqrt(var / t_var))),
+            "n_rows": int(len(targets)),
+            "rows": "validation" if validation else "training",
+        }
+
+    def _iter_member_gaussians(self, X):
+        X = self._validate_X_predict(X)
+        loc, scale = self.target_scaler_.mean_, self.target_scaler_.scale_
+        for mean, var in self._raw_outputs(X):
+            mean, var = (t.double().numpy().transpose(1, 0, 2) for t in (mean, var))
+            yield mean * scale + loc, var * scale**2
+
+
 # The common parameters, without their n_members entry (the student's default is 1).
 DistilledClassifier.__doc__ = _docstring(DistilledClassifier.__doc__).replace(
+    "    n_members : int, default=8\n"
+    "        Number of ensemble members, all trained at once in one torch module.\n\n",
+    "",
+)
+DistilledRegressor.__doc__ = _docstring(DistilledRegressor.__doc__).replace(
     "    n_members : int, default=8\n"
     "        Number of ensemble members, all trained at once in one torch module.\n\n",
     "",

@@ -4,7 +4,7 @@ Every module keeps all ensemble members in one set of tensors and evaluates
 them in one forward pass; outputs are laid out ``(batch, n_members, ...)``.
 """
 
-from ._distillation import DistillationTask, distillation_loss
+from ._distillation import DistillationTask, GaussianDistillationTask, distillation_loss
 from ._dropout import FastDropout
 from ._embedding import FeatureEmbedding, PeriodicEmbedding, embedding_dimension
 from ._encoding import EncodedNetwork, TabularEncoding
@@ -42,6 +42,7 @@ __all__ = [
     "FastDropout",
     "FeatureEmbedding",
     "GaussianEnsembleMLP",
+    "GaussianDistillationTask",
     "GaussianHead",
     "GaussianRegressionTask",
     "PeriodicEmbedding",

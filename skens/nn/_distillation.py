@@ -1,11 +1,13 @@
 """Knowledge distillation: a network trained on a teacher's probabilities."""
 
+import math
+
 import torch
 import torch.nn.functional as F
 
-from ._tasks import ClassificationTask, _normalized_weight
+from ._tasks import ClassificationTask, GaussianRegressionTask, _normalized_weight
 
-__all__ = ["DistillationTask", "distillation_loss"]
+__all__ = ["DistillationTask", "GaussianDistillationTask", "distillation_loss"]
 
 _TINY = 1e-12
 
@@ -166,3 +168,106 @@ class DistillationTask(ClassificationTask):
         teacher = target[:, :-1].argmax(dim=-1)
         weight = _normalized_weight(teacher, weight)
         return float((weight * (prediction == teacher)).sum())
+
+
+def _expected_gaussian_nll(mean, var, teacher_mean, teacher_var):
+    """The student's Gaussian NLL in expectation under the teacher's Gaussian, per element."""
+    return 0.5 * (
+        math.log(2 * math.pi) + torch.log(var) + (teacher_var + (teacher_mean - mean) ** 2) / var
+    )
+
+
+class GaussianDistillationTask(GaussianRegressionTask):
+    """Regression by a student of a teacher's predictive distribution (one target).
+
+    The targets are the teacher's mean and variance (``(batch, 2)``). Each
+    member is trained on its Gaussian NLL in expectation under the teacher's
+    Gaussian, ``log σ + (σ_t² + (μ_t − μ)²) / 2σ²`` (plus a constant): the
+    moment matching of ``KL(teacher ‖ student)``, minimised by the teacher's
+    mean and variance. The validation loss is the same for the moments of the
+    members' mixture; the score is the R² of the student's mean against the
+    teacher's.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skens.nn import GaussianDistillationTask
+    >>> task = GaussianDistillationTask()
+    >>> y_pred = (torch.zeros(4, 2, 1), torch.ones(4, 2, 1))
+    >>> target = torch.tensor([[0.0, 1.0]] * 4)
+    >>> round(task.member_loss(y_pred, target).item(), 4)  # 0.5 * (log(2 pi) + 1)
+    1.4189
+    """
+
+    loss_name = "gaussian_distillation"
+
+    @staticmethod
+    def _split(target):
+        return target[..., 0:1], target[..., 1:2]
+
+    def member_loss(self, y_pred, target, weight=None):
+        """Mean over members of the expected Gaussian NLL under the teacher.
+
+        Parameters
+        ----------
+        y_pred : tuple of (tensor, tensor)
+            Each member's mean and variance, ``(batch, n_members, 1)``.
+        target : tensor of shape (batch, 2) or (batch, n_members, 2)
+            The teacher's mean and variance.
+        weight : tensor of shape (batch, n_members), optional
+            Loss weights.
+
+        Returns
+        -------
+        loss : tensor of shape ()
+            The training loss.
+        """
+        mean, var = y_pred
+        if target.dim() == 2:
+            target = target.unsqueeze(1)
+        t_mean, t_var = self._split(target)
+        loss = _expected_gaussian_nll(mean, var, t_mean, t_var).mean(dim=-1)  # (batch, members)
+        return loss.mean() if weight is None else (loss * weight.reshape(loss.shape)).mean()
+
+    def ensemble_loss(self, y_pred, target, weight=None):
+        """The expected NLL of the moment-matched mixture of the members.
+
+        Parameters
+        ----------
+        y_pred : tuple of (tensor, tensor)
+            Each member's mean and variance, ``(batch, n_members, 1)``.
+        target : tensor of shape (batch, 2)
+            The teacher's mean and variance.
+        weight : tensor of shape (batch,), optional
+            Loss weights, normalised to mean 1.
+
+        Returns
+        -------
+        loss : tensor of shape ()
+            The validation loss.
+        """
+        mean, var = y_pred
+        mix_mean = mean.mean(dim=1)
+        mix_var = ((var + mean**2).mean(dim=1) - mix_mean**2).clamp_min(1e-12)
+        t_mean, t_var = self._split(target)
+        loss = _expected_gaussian_nll(mix_mean, mix_var, t_mean, t_var).mean(dim=-1)
+        return loss.mean() if weight is None else (loss * weight).mean()
+
+    def score(self, prediction, target, weight=None):
+        """R² of the student's mean against the teacher's.
+
+        Parameters
+        ----------
+        prediction : tensor of shape (batch, 1)
+            The student's mixture mean.
+        target : tensor of shape (batch, 2)
+            The teacher's mean and variance.
+        weight : tensor of shape (batch,), optional
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            The weighted R² against the teacher's mean.
+        """
+        return super().score(prediction, target[:, :1], weight)

@@ -45,8 +45,8 @@ def all_estimators(type_filter=None):
     Examples
     --------
     >>> from skens.utils.discovery import all_estimators
-    >>> [name for name, _ in all_estimators(type_filter="regressor")]
-    ['CascadeRegressor', 'DeepEnsembleRegressor', 'EnsembleSelectionRegressor']
+    >>> [name for name, _ in all_estimators(type_filter="transformer")]
+    ['TabularPreprocessor', 'TreeEncoder']
     """
     if type_filter is not None:
         kinds = [type_filter] if isinstance(type_filter, str) else list(type_filter)

@@ -14,6 +14,11 @@ from skens import DistilledClassifier
 from skens.nn import DistillationTask, distillation_loss
 
 STUDENT = dict(hidden_layer_sizes=(32,), max_epochs=40, random_state=0)
+# A linear teacher is easiest to follow on standard-scaled inputs.
+REGRESSION_STUDENT = dict(
+    hidden_layer_sizes=(64,), numeric_scaling="standard", numeric_embedding=None,
+    max_epochs=200, random_state=0,
+)
 
 
 # ------------------------------------------------------------------ the loss
@@ -118,3 +123,67 @@ def test_the_user_teacher_is_not_changed(cancer):
     before = clone(teacher).get_params()
     DistilledClassifier(teacher, **STUDENT).fit(X, y)
     assert teacher.get_params() == before
+
+
+# ------------------------------------------------------------------ regression
+def test_the_regression_task_is_moment_matching():
+    from skens.nn import GaussianDistillationTask
+
+    task = GaussianDistillationTask()
+    target = torch.tensor([[1.0, 4.0], [-2.0, 0.25]])
+    mean = torch.linspace(-3, 3, 121).reshape(1, -1, 1).expand(2, -1, -1)
+    losses = []
+    for v in (0.25, 1.0, 4.0):
+        var = torch.full_like(mean, v)
+        per_member = [
+            task.member_loss((mean[:, [i]], var[:, [i]]), target[[0]].expand(2, -1)).item()
+            for i in range(mean.shape[1])
+        ]
+        losses.append(per_member)
+    losses = np.array(losses)  # (variance, member mean)
+    best_variance, best_mean = np.unravel_index(losses.argmin(), losses.shape)
+    assert best_variance == 2 and mean[0, best_mean, 0].item() == pytest.approx(1.0, abs=0.05)
+
+
+@pytest.fixture(scope="module")
+def regression():
+    from sklearn.datasets import make_regression
+    from sklearn.linear_model import BayesianRidge
+
+    X, y = make_regression(n_samples=600, n_features=5, noise=60.0, random_state=0)
+    return X, y, BayesianRidge().fit(X, y)
+
+
+def test_a_regression_student_learns_the_teachers_distribution(regression):
+    from skens import DistilledRegressor
+
+    X, y, teacher = regression
+    student = DistilledRegressor(teacher, **REGRESSION_STUDENT).fit(X, y)
+    mean, std = student.predict(X, return_std=True)
+    t_mean, t_std = teacher.predict(X, return_std=True)
+    assert np.corrcoef(mean, t_mean)[0, 1] > 0.99
+    assert 0.7 < np.median(std / t_std) < 1.4
+    assert set(student.fidelity_) == {"rmse", "kl", "std_ratio", "n_rows", "rows"}
+    assert 0.7 < student.fidelity_["std_ratio"] < 1.4
+    assert np.shape(student.predict_members(X[:5])) == (1, 5)
+
+
+def test_a_point_teacher_gives_its_residual_noise(regression):
+    from sklearn.linear_model import Ridge
+
+    from skens import DistilledRegressor
+
+    X, y, _ = regression
+    teacher = Ridge().fit(X, y)
+    student = DistilledRegressor(teacher, augmentation=None, **REGRESSION_STUDENT).fit(X, y)
+    noise = np.sqrt(np.mean((teacher.predict(X) - y) ** 2))
+    _, std = student.predict(X, return_std=True)
+    assert np.median(std) == pytest.approx(noise, rel=0.3)
+
+
+def test_a_regression_student_takes_one_target(regression):
+    from skens import DistilledRegressor
+
+    X, y, teacher = regression
+    with pytest.raises(ValueError, match="one target"):
+        DistilledRegressor(teacher).fit(X, np.column_stack([y, y]))

@@ -12,7 +12,12 @@ def test_all_estimators_lists_public_estimators():
 
 
 def test_type_filter():
-    regressors = ["CascadeRegressor", "DeepEnsembleRegressor", "EnsembleSelectionRegressor"]
+    regressors = [
+        "CascadeRegressor",
+        "DeepEnsembleRegressor",
+        "DistilledRegressor",
+        "EnsembleSelectionRegressor",
+    ]
     assert [n for n, _ in all_estimators("regressor")] == regressors
     both = [n for n, _ in all_estimators(["classifier", "regressor"])]
     assert both == [
@@ -21,6 +26,7 @@ def test_type_filter():
         "DeepEnsembleClassifier",
         "DeepEnsembleRegressor",
         "DistilledClassifier",
+        "DistilledRegressor",
         "EnsembleSelectionClassifier",
         "EnsembleSelectionRegressor",
     ]
