@@ -1,9 +1,9 @@
 """skens: scikit-learn compatible deep ensembles for tabular data.
 
 ``import skens`` (and ``skens.metrics``, ``skens.preprocessing``,
-``skens.utils``) does not import torch or skorch: the deep estimators are
-loaded on first access to ``skens.DeepEnsembleClassifier`` or
-``skens.DeepEnsembleRegressor``.
+``skens.utils``) does not import torch or skorch: the deep estimators
+(``skens.DeepEnsembleClassifier``, ``DeepEnsembleRegressor``,
+``DistilledClassifier``, ``DistilledRegressor``) are loaded on first access.
 """
 
 __version__ = "0.1.0.dev0"
