@@ -12,6 +12,7 @@ student's 90% interval coverage (regression), and the prediction time and
 parameter count of the student over the teacher's.
 
     python benchmarks/bench_distillation.py --seeds 0,1 --write-doc
+    python benchmarks/bench_distillation.py --external --seeds 0,1 --write-doc
 """
 
 import argparse
@@ -41,7 +42,6 @@ def _n_parameters(estimator):
 
 
 def run_one(name, seed, args):
-    import datasets
     from scipy.stats import norm
     from sklearn.metrics import log_loss
 
@@ -53,10 +53,23 @@ def run_one(name, seed, args):
     )
     from skens.metrics import gaussian_nll_loss
 
-    X, y, task = datasets.load(name)
-    y = np.asarray(y)
-    split = np.load(ROOT / "benchmarks" / "splits" / f"{name}-seed{seed}.npz")
-    train, test = split["train"], split["test"]
+    if args.external:
+        import external_datasets
+        from sklearn.model_selection import train_test_split
+
+        X, y, task = external_datasets.load(name)
+        y = np.asarray(y)
+        train, test = train_test_split(
+            np.arange(len(y)), test_size=0.25, random_state=seed,
+            stratify=None if task == "regression" else y,
+        )
+    else:
+        import datasets
+
+        X, y, task = datasets.load(name)
+        y = np.asarray(y)
+        split = np.load(ROOT / "benchmarks" / "splits" / f"{name}-seed{seed}.npz")
+        train, test = split["train"], split["test"]
     rng = np.random.RandomState(seed)
     if len(train) > args.max_train:
         train = rng.choice(train, args.max_train, replace=False)
@@ -150,17 +163,24 @@ def main():
     parser.add_argument("--datasets", help="comma-separated subset")
     parser.add_argument("--max-train", type=int, default=3000)
     parser.add_argument("--max-test", type=int, default=3000)
-    parser.add_argument(
-        "--output", default=str(ROOT / "benchmarks" / "results" / "bench_distillation.jsonl")
-    )
+    parser.add_argument("--external", action="store_true", help="the external tables")
+    parser.add_argument("--output", default=None)
     parser.add_argument("--write-doc", action="store_true")
     parser.add_argument("--doc", default=str(ROOT / "doc" / "benchmarks.md"))
     args = parser.parse_args()
-    import datasets
+    if args.external:
+        import external_datasets
 
-    names = args.datasets.split(",") if args.datasets else list(datasets.DATASETS)
+        default_names = list(external_datasets.TABLES)
+    else:
+        import datasets
+
+        default_names = list(datasets.DATASETS)
+    names = args.datasets.split(",") if args.datasets else default_names
+    suffix = "_external" if args.external else ""
+    output = args.output or ROOT / "benchmarks" / "results" / f"bench_distillation{suffix}.jsonl"
     records = []
-    with open(args.output, "w") as out:
+    with open(output, "w") as out:
         for name in names:
             for seed in (int(s) for s in args.seeds.split(",")):
                 try:
@@ -177,7 +197,7 @@ def main():
     if args.write_doc:
         from docsection import replace_section
 
-        replace_section(args.doc, "distillation", "\n" + table + "\n")
+        replace_section(args.doc, f"distillation{suffix}", "\n" + table + "\n")
 
 
 if __name__ == "__main__":
