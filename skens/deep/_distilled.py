@@ -7,12 +7,13 @@ import torch
 from sklearn.base import ClassifierMixin, RegressorMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import assert_all_finite, check_random_state, column_or_1d
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ..base import EnsembleClassifierMixin, EnsembleRegressorMixin, _concat
 from ..nn import DistillationTask, GaussianDistillationTask
 from ..utils._compat import HasMethods, Interval, StrOptions, _fit_context, _safe_indexing
+from ..utils._estimators import _accepts_nan, _assert_finite_table, _predicts_std
 from ..utils._validation import _check_classification_target, _check_regression_target
 from ._base import _BaseDeepEnsemble
 from ._deep_ensemble import DeepEnsembleClassifier, DeepEnsembleRegressor, _docstring
@@ -115,21 +116,24 @@ class _BaseDistilled(_BaseDeepEnsemble):
         self.n_transfer_ = len(transfer)
         return transfer
 
+    @staticmethod
+    def _fidelity_rows(data):
+        """Encoded rows and targets the fidelity is measured on, and which ones they are."""
+        if data.valid_idx is not None:
+            return data.X_valid, data.y[data.n_train :], "validation"
+        return data.X_train, data.y[: data.n_train], "training"
+
     def _check_X(self, X, *, reset):
         """Validate a table; without NaN and infinity when the teacher takes no NaN."""
         X = super()._check_X(X, reset=reset)
         if not self.__sklearn_tags__().input_tags.allow_nan:
-            values = X.select_dtypes(include="number").to_numpy(float) if hasattr(X, "iloc") else X
-            if values.dtype.kind in "fc":
-                assert_all_finite(values, input_name="X", estimator_name=type(self).__name__)
+            _assert_finite_table(self, X)
         return X
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         if self.teacher is not None:
             # The teacher reads the raw rows too: what it cannot take, the student cannot.
-            from ..ensemble._selection import _accepts_nan
-
             tags.input_tags.allow_nan = _accepts_nan(self.teacher)
             tags.input_tags.categorical = False
         return tags
@@ -349,9 +353,7 @@ class DistilledClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDistill
         return self
 
     def _record_fidelity(self, data):
-        validation = data.valid_idx is not None
-        X_rows = data.X_valid if validation else data.X_train
-        targets = data.y[data.n_train :] if validation else data.y[: data.n_train]
+        X_rows, targets, rows = self._fidelity_rows(data)
         logits = _concat([out.double().numpy() for out in self._raw_outputs(X_rows, encoded=True)])
         student = torch.softmax(torch.from_numpy(logits), dim=-1).mean(dim=1).numpy()
         teacher = np.clip(targets[:, :-1].astype(np.float64), 1e-12, None)
@@ -360,7 +362,7 @@ class DistilledClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDistill
             "agreement": float(np.mean(student.argmax(1) == teacher.argmax(1))),
             "kl": float(np.mean(np.sum(teacher * (np.log(teacher) - np.log(student)), axis=1))),
             "n_rows": int(len(targets)),
-            "rows": "validation" if validation else "training",
+            "rows": rows,
         }
 
     def _iter_member_proba(self, X):
@@ -541,18 +543,12 @@ class DistilledRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseDistilled)
         """
         self._reset()
         X = self._check_X(X, reset=True)
-        y = _check_regression_target(self, y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        if y.ndim != 1:
-            raise ValueError(f"DistilledRegressor supports one target, got y of shape {y.shape}.")
+        y = _check_regression_target(self, y, single_output=True)
         check_consistent_length(X, y)
         self.teacher_ = self._fit_teacher(X, y)
         self._y_ndim = 1
         self.n_outputs_ = 1
         transfer = self._transfer_set(X, len(y), unlabeled)
-        from ..ensemble._selection import _predicts_std
-
         if _predicts_std(self.teacher_):
             mean, std = self.teacher_.predict(transfer, return_std=True)
             var = np.asarray(std, dtype=np.float64) ** 2
@@ -567,9 +563,7 @@ class DistilledRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseDistilled)
         return self
 
     def _record_fidelity(self, data):
-        validation = data.valid_idx is not None
-        X_rows = data.X_valid if validation else data.X_train
-        targets = data.y[data.n_train :] if validation else data.y[: data.n_train]
+        X_rows, targets, rows = self._fidelity_rows(data)
         outs = list(self._raw_outputs(X_rows, encoded=True))
         means = _concat([m.double().numpy() for m, _ in outs])[..., 0]  # (n, members)
         variances = _concat([v.double().numpy() for _, v in outs])[..., 0]
@@ -585,7 +579,7 @@ class DistilledRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseDistilled)
             "kl": float(np.mean(kl)),
             "std_ratio": float(np.median(np.sqrt(var / t_var))),
             "n_rows": int(len(targets)),
-            "rows": "validation" if validation else "training",
+            "rows": rows,
         }
 
     def _iter_member_gaussians(self, X):

@@ -19,15 +19,15 @@ from scipy.stats import percentileofscore
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, is_classifier
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import Bunch, column_or_1d
+from sklearn.utils import Bunch
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ..metrics import entropy_decomposition
 from ..preprocessing import check_tabular_input
 from ..utils._compat import Interval, StrOptions, _fit_context, _safe_indexing
+from ..utils._estimators import _accepts_nan, _predicts_std
 from ..utils._validation import _check_classification_target, _check_regression_target
 from ._pool import _check_named_estimators, default_pool
-from ._selection import _accepts_nan, _predicts_std
 
 __all__ = [
     "CascadeClassifier",
@@ -983,11 +983,7 @@ class CascadeRegressor(RegressorMixin, _BaseCascade):
             The fitted cascade.
         """
         X = self._check_X(X, reset=True)
-        y = _check_regression_target(self, y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        if y.ndim != 1:
-            raise ValueError(f"CascadeRegressor supports one target, got y of shape {y.shape}.")
+        y = _check_regression_target(self, y, single_output=True)
         check_consistent_length(X, y)
         return self._fit_cascade(X, y)
 

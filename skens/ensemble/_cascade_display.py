@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..metrics import aurc_loss
+from ..metrics._plot import _new_axes
 from ..utils._compat import check_matplotlib_support
 
 __all__ = ["CascadeCostDisplay"]
@@ -75,11 +76,7 @@ class CascadeCostDisplay:
             This display, with the drawn artists stored on it.
         """
         check_matplotlib_support(f"{type(self).__name__}.plot")
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots()
-        self.ax_ = ax
+        self.ax_ = ax = _new_axes(ax)
         self.figure_ = ax.figure
         name = self.estimator_name if name is None else name
         order = np.argsort(self.cost, kind="stable")

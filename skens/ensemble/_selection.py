@@ -1,6 +1,5 @@
 """Ensemble selection and weight optimisation over any pool of fitted models."""
 
-import inspect
 import time
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
@@ -12,12 +11,13 @@ from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, is_classifier
 from sklearn.model_selection import check_cv
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import Bunch, assert_all_finite, column_or_1d, get_tags
+from sklearn.utils import Bunch, column_or_1d
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ..base import EnsembleClassifierMixin, EnsembleRegressorMixin
 from ..preprocessing import check_tabular_input
 from ..utils._compat import Interval, StrOptions, _fit_context, _safe_indexing
+from ..utils._estimators import _accepts_nan, _assert_finite_table, _predicts_std
 from ..utils._validation import _check_classification_target, _check_regression_target
 from ._pool import _check_named_estimators, default_pool
 from ._weights import gem_weights, greedy_selection, simplex_weights
@@ -26,32 +26,6 @@ __all__ = ["EnsembleSelectionClassifier", "EnsembleSelectionRegressor"]
 
 _EPS = 1e-15
 _HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
-
-
-def _final_step(estimator):
-    """The last step of a Pipeline (recursively), else the estimator itself."""
-    while hasattr(estimator, "steps"):
-        estimator = estimator.steps[-1][1]
-    return estimator
-
-
-def _accepts_nan(estimator):
-    """Whether ``estimator`` takes NaN in its input (for a Pipeline, its first step)."""
-    while hasattr(estimator, "steps"):
-        steps = [step for _, step in estimator.steps if step not in (None, "passthrough")]
-        if not steps:
-            return True
-        estimator = steps[0]
-    return get_tags(estimator).input_tags.allow_nan
-
-
-def _predicts_std(estimator):
-    """Whether ``estimator.predict`` takes ``return_std`` (a Gaussian prediction)."""
-    try:
-        parameters = inspect.signature(_final_step(estimator).predict).parameters
-    except (AttributeError, TypeError, ValueError):
-        return False
-    return "return_std" in parameters
 
 
 def _fit_member(estimator, X, y, train):
@@ -260,9 +234,7 @@ class _BaseEnsembleSelection(BaseEstimator, metaclass=ABCMeta):
         """Validate a table; reject NaN and infinity unless every member accepts NaN."""
         X = check_tabular_input(self, X, reset=reset)
         if not self.__sklearn_tags__().input_tags.allow_nan:
-            values = X.select_dtypes(include="number").to_numpy(float) if hasattr(X, "iloc") else X
-            if values.dtype.kind in "fc":
-                assert_all_finite(values, input_name="X", estimator_name=type(self).__name__)
+            _assert_finite_table(self, X)
         return X
 
     def _check_X_predict(self, X):

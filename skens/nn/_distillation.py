@@ -5,6 +5,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from ._losses import _weighted_mean
 from ._tasks import ClassificationTask, GaussianRegressionTask, _normalized_weight
 
 __all__ = ["DistillationTask", "GaussianDistillationTask", "distillation_loss"]
@@ -64,9 +65,7 @@ def distillation_loss(logits, target, weight=None, *, temperature=1.0, hard_labe
             logits.reshape(-1, n_classes), hard.clamp_min(0).reshape(-1), reduction="none"
         ).view_as(hard)
         loss = (1 - hard_label_weight) * loss + hard_label_weight * ce * known
-    if weight is None:
-        return loss.mean()
-    return (loss * weight.reshape(loss.shape)).mean()
+    return _weighted_mean(loss, None if weight is None else weight.reshape(loss.shape))
 
 
 class DistillationTask(ClassificationTask):
@@ -146,7 +145,7 @@ class DistillationTask(ClassificationTask):
         soft = target[:, :n_classes].clamp_min(_TINY)
         student = torch.softmax(y_pred, dim=-1).mean(dim=1).clamp_min(_TINY)
         kl = (soft * (soft.log() - student.log())).sum(dim=-1)
-        return kl.mean() if weight is None else (kl * weight).mean()
+        return _weighted_mean(kl, weight)
 
     def score(self, prediction, target, weight=None):
         """Weighted agreement with the teacher's most probable class.
@@ -227,7 +226,7 @@ class GaussianDistillationTask(GaussianRegressionTask):
             target = target.unsqueeze(1)
         t_mean, t_var = self._split(target)
         loss = _expected_gaussian_nll(mean, var, t_mean, t_var).mean(dim=-1)  # (batch, members)
-        return loss.mean() if weight is None else (loss * weight.reshape(loss.shape)).mean()
+        return _weighted_mean(loss, None if weight is None else weight.reshape(loss.shape))
 
     def ensemble_loss(self, y_pred, target, weight=None):
         """The expected NLL of the moment-matched mixture of the members.
@@ -251,7 +250,7 @@ class GaussianDistillationTask(GaussianRegressionTask):
         mix_var = ((var + mean**2).mean(dim=1) - mix_mean**2).clamp_min(1e-12)
         t_mean, t_var = self._split(target)
         loss = _expected_gaussian_nll(mix_mean, mix_var, t_mean, t_var).mean(dim=-1)
-        return loss.mean() if weight is None else (loss * weight).mean()
+        return _weighted_mean(loss, weight)
 
     def score(self, prediction, target, weight=None):
         """R² of the student's mean against the teacher's.

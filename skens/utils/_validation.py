@@ -110,11 +110,15 @@ def _check_classification_target(estimator, y):
     return y
 
 
-def _check_regression_target(estimator, y):
-    """A float64 array of shape (n_samples,) or (n_samples, n_outputs), finite."""
+def _check_regression_target(estimator, y, *, single_output=False):
+    """A float64 array of shape (n_samples,) or (n_samples, n_outputs), finite.
+
+    With ``single_output``, a column ``(n_samples, 1)`` is raveled (with
+    scikit-learn's ``DataConversionWarning``) and more outputs are an error.
+    """
     _check_target_given(estimator, y)
     try:
-        return check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+        y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
     except ValueError as exc:
         if "could not convert" in str(exc) or "numeric" in str(exc):
             raise ValueError(
@@ -123,3 +127,10 @@ def _check_regression_target(estimator, y):
                 f"{type(estimator).__name__.replace('Regressor', 'Classifier')}."
             ) from exc
         raise
+    if single_output and y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)
+    if single_output and y.ndim != 1:
+        raise ValueError(
+            f"{type(estimator).__name__} supports one target, got y of shape {y.shape}."
+        )
+    return y

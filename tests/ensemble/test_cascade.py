@@ -288,7 +288,7 @@ def regression_data():
 
 
 def _mixture(members, X, k):
-    from skens.ensemble._selection import _predicts_std
+    from skens.utils._estimators import _predicts_std
 
     means, variances = [], []
     for _, est in members[: k + 1]:
