@@ -54,6 +54,7 @@ def _tested_estimators():
             fast = {k: v for k, v in _FAST_PARAMS.items() if k != "n_members"}
             teacher = LogisticRegression() if "Classifier" in Estimator.__name__ else Ridge()
             yield Estimator(teacher, **{**fast, "max_epochs": 15})
+            yield Estimator(teacher, quantize="int8", **{**fast, "max_epochs": 15})
             continue
         if "estimators" in params and "method" not in params:
             # A cascade of other models: a small pool, members fitted on 70% of the rows.

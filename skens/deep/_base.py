@@ -603,6 +603,9 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         net.fit(train, y=None)
         self._record_history(net)
         net.trim_for_prediction()
+        # The module holds the encoding as buffers; the net's copy of its
+        # construction arguments would store the quantile tables twice.
+        net.module__encoding = None
         self.net_ = net
         return data
 

@@ -11,7 +11,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ..base import EnsembleClassifierMixin, EnsembleRegressorMixin, _concat
-from ..nn import DistillationTask, GaussianDistillationTask
+from ..nn import DistillationTask, GaussianDistillationTask, parameter_bytes, quantize_weights
 from ..utils._compat import HasMethods, Interval, StrOptions, _fit_context, _safe_indexing
 from ..utils._estimators import _accepts_nan, _assert_finite_table, _predicts_std
 from ..utils._validation import _check_classification_target, _check_regression_target
@@ -89,6 +89,7 @@ class _BaseDistilled(_BaseDeepEnsemble):
         "augmentation": [StrOptions({"noise", "mixup"}), None],
         "n_augment": [Interval(Integral, 0, None, closed="left")],
         "noise_scale": [Interval(Real, 0, None, closed="left")],
+        "quantize": [StrOptions({"int8"}), None],
     }
 
     def _fit_teacher(self, X, y):
@@ -122,6 +123,38 @@ class _BaseDistilled(_BaseDeepEnsemble):
         if data.valid_idx is not None:
             return data.X_valid, data.y[data.n_train :], "validation"
         return data.X_train, data.y[: data.n_train], "training"
+
+    def _fit_student(self, transfer, targets):
+        """Train the student, quantize it if asked, and measure its fidelity."""
+        data = self._fit(transfer, targets)
+        self._quantize(data)
+        self._record_fidelity(data)
+        return self
+
+    def _fidelity_prediction(self, data):
+        """The student's prediction on its fidelity rows (see :meth:`_prediction`)."""
+        X_rows, _, _ = self._fidelity_rows(data)
+        return self._prediction(self._raw_outputs(X_rows, encoded=True))
+
+    def _quantize(self, data):
+        """Store the network's weights as int8 and record what that changed."""
+        if self.quantize is None:
+            self.quantization_ = None
+            return
+        network = self.net_.module_.network
+        before = self._fidelity_prediction(data)
+        float_bytes = parameter_bytes(network)
+        quantize_weights(network, inplace=True)
+        after = self._fidelity_prediction(data)
+        _, targets, rows = self._fidelity_rows(data)
+        self.quantization_ = {
+            "dtype": self.quantize,
+            "float_bytes": float_bytes,
+            "bytes": parameter_bytes(network),
+            **self._prediction_change(before, after),
+            "n_rows": int(len(targets)),
+            "rows": rows,
+        }
 
     def _check_X(self, X, *, reset):
         """Validate a table; without NaN and infinity when the teacher takes no NaN."""
@@ -179,6 +212,12 @@ class DistilledClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDistill
         The noise of ``augmentation='noise'``, in column standard deviations.
     n_members : int, default=1
         The student's members (1: a single network).
+    quantize : {'int8'} or None, default=None
+        Post-training quantization of the trained student:
+        ``'int8'`` stores the network's weights as int8 with one scale per
+        output channel (:func:`skens.nn.quantize_weights`), about a
+        quarter of their float size. Prediction computes in float on the
+        dequantized weights, on any device: smaller, not faster.
 
 %(parameters)s
 
@@ -198,6 +237,12 @@ class DistilledClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDistill
         ``'rows'`` (``'validation'`` or ``'training'``).
     n_transfer_ : int
         Rows of the transfer set.
+    quantization_ : dict or None
+        With ``quantize``: ``'dtype'``, the network's ``'float_bytes'`` and
+        quantized ``'bytes'`` (weights and buffers, without the encoding
+        stage), and what quantizing changed on the fidelity rows: ``'agreement'`` (share of rows whose predicted class
+        stayed the same) and ``'max_proba_change'``;
+        ``'n_rows'`` and ``'rows'``. ``None`` without ``quantize``.
 
 %(attributes)s
 
@@ -249,6 +294,7 @@ class DistilledClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDistill
         n_augment=1,
         noise_scale=0.1,
         n_members=1,
+        quantize=None,
         ensemble_type="batchensemble",
         hidden_layer_sizes=(256, 256),
         activation="relu",
@@ -297,6 +343,7 @@ class DistilledClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDistill
         self.augmentation = augmentation
         self.n_augment = n_augment
         self.noise_scale = noise_scale
+        self.quantize = quantize
 
     def _default_teacher(self):
         return DeepEnsembleClassifier(random_state=self.random_state)
@@ -348,16 +395,25 @@ class DistilledClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDistill
         hard = np.full(len(transfer), -1.0)
         hard[: len(y)] = np.searchsorted(self.classes_, y)
         targets = np.column_stack([soft, hard]).astype(np.float32)
-        data = self._fit(transfer, targets)
-        self._record_fidelity(data)
-        return self
+        return self._fit_student(transfer, targets)
+
+    @staticmethod
+    def _prediction(outputs):
+        """Mean class probabilities from the module's logits."""
+        logits = _concat([out.double().numpy() for out in outputs])
+        return torch.softmax(torch.from_numpy(logits), dim=-1).mean(dim=1).numpy()
+
+    @staticmethod
+    def _prediction_change(before, after):
+        return {
+            "agreement": float(np.mean(before.argmax(1) == after.argmax(1))),
+            "max_proba_change": float(np.max(np.abs(before - after))),
+        }
 
     def _record_fidelity(self, data):
-        X_rows, targets, rows = self._fidelity_rows(data)
-        logits = _concat([out.double().numpy() for out in self._raw_outputs(X_rows, encoded=True)])
-        student = torch.softmax(torch.from_numpy(logits), dim=-1).mean(dim=1).numpy()
+        _, targets, rows = self._fidelity_rows(data)
+        student = np.clip(self._fidelity_prediction(data), 1e-12, None)
         teacher = np.clip(targets[:, :-1].astype(np.float64), 1e-12, None)
-        student = np.clip(student, 1e-12, None)
         self.fidelity_ = {
             "agreement": float(np.mean(student.argmax(1) == teacher.argmax(1))),
             "kl": float(np.mean(np.sum(teacher * (np.log(teacher) - np.log(student)), axis=1))),
@@ -400,6 +456,9 @@ class DistilledRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseDistilled)
         The noise of ``augmentation='noise'``, in column standard deviations.
     n_members : int, default=1
         The student's members.
+    quantize : {'int8'} or None, default=None
+        Post-training int8 quantization of the student's weights, as for
+        :class:`DistilledClassifier`.
 
 %(parameters)s
 
@@ -421,6 +480,13 @@ class DistilledRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseDistilled)
         ``'rows'``.
     n_transfer_ : int
         Rows of the transfer set.
+    quantization_ : dict or None
+        With ``quantize``: ``'dtype'``, the network's ``'float_bytes'`` and
+        quantized ``'bytes'`` (weights and buffers, without the encoding
+        stage), and what quantizing changed on the fidelity rows in target
+        units: ``'rmse'`` between the float and quantized means and
+        ``'std_ratio'`` (median ratio of their standard deviations);
+        ``'n_rows'`` and ``'rows'``. ``None`` without ``quantize``.
 
 %(attributes)s
 
@@ -460,6 +526,7 @@ class DistilledRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseDistilled)
         n_augment=1,
         noise_scale=0.1,
         n_members=1,
+        quantize=None,
         ensemble_type="batchensemble",
         hidden_layer_sizes=(256, 256),
         activation="relu",
@@ -506,6 +573,7 @@ class DistilledRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseDistilled)
         self.augmentation = augmentation
         self.n_augment = n_augment
         self.noise_scale = noise_scale
+        self.quantize = quantize
 
     def _default_teacher(self):
         return DeepEnsembleRegressor(random_state=self.random_state)
@@ -558,19 +626,30 @@ class DistilledRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseDistilled)
             var = np.full(len(transfer), max(float(residual), 1e-12 * (1 + float(np.var(y)))))
         mean = np.asarray(mean, dtype=np.float64).reshape(len(transfer))
         targets = np.column_stack([mean, np.maximum(var, 1e-12)])
-        data = self._fit(transfer, targets)
-        self._record_fidelity(data)
-        return self
+        return self._fit_student(transfer, targets)
 
-    def _record_fidelity(self, data):
-        X_rows, targets, rows = self._fidelity_rows(data)
-        outs = list(self._raw_outputs(X_rows, encoded=True))
+    def _prediction(self, outputs):
+        """The mixture's mean and variance, in target units, from the module's outputs."""
+        outs = list(outputs)
         means = _concat([m.double().numpy() for m, _ in outs])[..., 0]  # (n, members)
         variances = _concat([v.double().numpy() for _, v in outs])[..., 0]
         scale, loc = self.target_scaler_.scale_[0], self.target_scaler_.mean_[0]
         mean = means.mean(axis=1)
         var = np.clip((variances + means**2).mean(axis=1) - mean**2, 1e-12, None) * scale**2
-        mean = mean * scale + loc
+        return mean * scale + loc, var
+
+    @staticmethod
+    def _prediction_change(before, after):
+        (mean, var), (q_mean, q_var) = before, after
+        return {
+            "rmse": float(np.sqrt(np.mean((mean - q_mean) ** 2))),
+            "std_ratio": float(np.median(np.sqrt(q_var / var))),
+        }
+
+    def _record_fidelity(self, data):
+        _, targets, rows = self._fidelity_rows(data)
+        mean, var = self._fidelity_prediction(data)
+        scale, loc = self.target_scaler_.scale_[0], self.target_scaler_.mean_[0]
         t_mean = targets[:, 0].astype(np.float64) * scale + loc
         t_var = np.clip(targets[:, 1].astype(np.float64), 1e-12, None) * scale**2
         kl = 0.5 * (np.log(var / t_var) + (t_var + (t_mean - mean) ** 2) / var - 1)

@@ -20,6 +20,7 @@ from ._losses import (
     mixture_gaussian_nll,
 )
 from ._mlp import ACTIVATIONS, ENSEMBLE_TYPES, EnsembleMLP, GaussianEnsembleMLP
+from ._quantization import parameter_bytes, quantize_weights
 from ._subset import select_members
 from ._tasks import (
     ClassificationTask,
@@ -56,5 +57,7 @@ __all__ = [
     "member_gaussian_nll",
     "member_squared_error",
     "mixture_gaussian_nll",
+    "parameter_bytes",
+    "quantize_weights",
     "select_members",
 ]

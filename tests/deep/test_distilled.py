@@ -187,3 +187,42 @@ def test_a_regression_student_takes_one_target(regression):
     X, y, teacher = regression
     with pytest.raises(ValueError, match="one target"):
         DistilledRegressor(teacher).fit(X, np.column_stack([y, y]))
+
+
+# ------------------------------------------------------------- quantization
+def test_an_int8_student_is_the_float_student_quantized(cancer):
+    import pickle
+
+    X, y, teacher = cancer
+    float_student = DistilledClassifier(teacher, **STUDENT).fit(X, y)
+    assert float_student.quantization_ is None
+    student = DistilledClassifier(teacher, quantize="int8", **STUDENT).fit(X, y)
+    report = student.quantization_
+    assert set(report) == {
+        "dtype", "float_bytes", "bytes", "agreement", "max_proba_change", "n_rows", "rows"
+    }
+    assert report["bytes"] < report["float_bytes"] / 3
+    assert report["agreement"] > 0.97 and 0 < report["max_proba_change"] < 0.1
+    # The same training, then rounding: close to the float student, not equal.
+    proba, q_proba = float_student.predict_proba(X), student.predict_proba(X)
+    assert 0 < np.abs(proba - q_proba).max() < 0.1
+    assert np.mean(student.predict(X) == float_student.predict(X)) > 0.97
+    restored = pickle.loads(pickle.dumps(student))
+    np.testing.assert_array_equal(restored.predict_proba(X), q_proba)
+    assert len(pickle.dumps(student)) < len(pickle.dumps(float_student))
+
+
+def test_an_int8_regression_student(regression):
+    from skens import DistilledRegressor
+
+    X, y, teacher = regression
+    params = {**REGRESSION_STUDENT, "hidden_layer_sizes": (64, 64), "max_epochs": 40}
+    float_student = DistilledRegressor(teacher, **params).fit(X, y)
+    student = DistilledRegressor(teacher, quantize="int8", **params).fit(X, y)
+    report = student.quantization_
+    assert report["bytes"] < report["float_bytes"] / 3
+    assert report["rmse"] < 0.05 * np.std(y) and 0.9 < report["std_ratio"] < 1.1
+    mean, std = student.predict(X, return_std=True)
+    f_mean, f_std = float_student.predict(X, return_std=True)
+    assert np.abs(mean - f_mean).max() < 0.1 * np.std(y)
+    assert 0.9 < np.median(std / f_std) < 1.1
