@@ -3,9 +3,10 @@
 For every table and seed (the splits of ``bench_distillation.py``: training
 rows capped at ``--max-train``, test rows at ``--max-test``), a
 HistGradientBoosting teacher behind a ``TabularPreprocessor`` (fast;
-quantization acts on the student, whose teacher does not matter here) and two students at their defaults with the
-same seed: ``quantize=None`` and ``quantize='int8'``. Both train the same way
-(the int8 student is the float one, rounded after training). Reported: test
+quantization acts on the student, whose teacher does not matter here) and
+two students at their defaults with the same seed: ``quantize=None`` and
+``quantize='int8'``. Both train the same way (the int8 student is the float
+one, rounded after training). Reported: test
 accuracy and log loss (classification) or RMSE, Gaussian NLL and 90%
 coverage (regression) of each; the network's bytes (weights and buffers,
 without the encoding stage) and the pickled student's bytes (without its

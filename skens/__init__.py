@@ -14,6 +14,10 @@ _LAZY = {
     "DeepEnsembleRegressor": "deep",
     "DistilledClassifier": "deep",
     "DistilledRegressor": "deep",
+    "MCDropoutClassifier": "deep",
+    "MCDropoutRegressor": "deep",
+    "SnapshotEnsembleClassifier": "deep",
+    "SnapshotEnsembleRegressor": "deep",
 }
 
 __all__ = [
@@ -21,6 +25,10 @@ __all__ = [
     "DeepEnsembleRegressor",
     "DistilledClassifier",
     "DistilledRegressor",
+    "MCDropoutClassifier",
+    "MCDropoutRegressor",
+    "SnapshotEnsembleClassifier",
+    "SnapshotEnsembleRegressor",
     "__version__",
 ]
 

@@ -8,7 +8,9 @@ from skens.utils.discovery import all_estimators
 # Small nets and few epochs keep the checks fast; the checks that demand a
 # good fit (e.g. accuracy > 0.83 on blobs) still pass with these settings.
 _FAST_PARAMS = dict(
-    n_members=3, hidden_layer_sizes=(16,), max_epochs=30, batch_size=32, random_state=0
+    n_members=3, hidden_layer_sizes=(16,), max_epochs=30, batch_size=32, random_state=0,
+    n_snapshots=2, cycle_epochs=20,  # snapshot ensembles: 40 epochs
+    n_samples=5,  # MC dropout
 )
 
 # Checks expected to fail, each with its reason. The goal is an empty map.
@@ -23,12 +25,23 @@ _WEIGHT_REASON = (
 EXPECTED_FAILED_CHECKS = {
     "DeepEnsembleClassifier": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
     "DeepEnsembleRegressor": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
+    # The same training as the deep ensembles', then dropout samples or snapshots.
+    "MCDropoutClassifier": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
+    "MCDropoutRegressor": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
+    "SnapshotEnsembleClassifier": {
+        "check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON
+    },
+    "SnapshotEnsembleRegressor": {
+        "check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON
+    },
 }
 
 
 # The default network too (256x256, periodic embeddings, batch_size='auto', ...):
 # only the number of members and of epochs lowered, to keep the suite fast.
-_DEFAULT_NETWORK_PARAMS = dict(n_members=2, max_epochs=30, random_state=0)
+_DEFAULT_NETWORK_PARAMS = dict(
+    n_members=2, max_epochs=30, random_state=0, n_snapshots=3, cycle_epochs=10, n_samples=5
+)
 
 
 def _small_pool(Estimator):
@@ -51,7 +64,7 @@ def _tested_estimators():
             # A student of a fast teacher (the default teacher is a full deep ensemble).
             from sklearn.linear_model import LogisticRegression, Ridge
 
-            fast = {k: v for k, v in _FAST_PARAMS.items() if k != "n_members"}
+            fast = {k: v for k, v in _FAST_PARAMS.items() if k in params and k != "n_members"}
             teacher = LogisticRegression() if "Classifier" in Estimator.__name__ else Ridge()
             yield Estimator(teacher, **{**fast, "max_epochs": 15})
             yield Estimator(teacher, quantize="int8", **{**fast, "max_epochs": 15})

@@ -2,10 +2,16 @@
 
 from ._deep_ensemble import DeepEnsembleClassifier, DeepEnsembleRegressor
 from ._distilled import DistilledClassifier, DistilledRegressor
+from ._mc_dropout import MCDropoutClassifier, MCDropoutRegressor
+from ._snapshot import SnapshotEnsembleClassifier, SnapshotEnsembleRegressor
 
 __all__ = [
     "DeepEnsembleClassifier",
     "DeepEnsembleRegressor",
     "DistilledClassifier",
     "DistilledRegressor",
+    "MCDropoutClassifier",
+    "MCDropoutRegressor",
+    "SnapshotEnsembleClassifier",
+    "SnapshotEnsembleRegressor",
 ]

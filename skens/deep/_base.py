@@ -26,6 +26,7 @@ from ..nn import (
     EnsembleCriterion,
     PeriodicEmbedding,
     TabularEncoding,
+    module_members,
 )
 from ..preprocessing import TabularPreprocessor, check_tabular_input
 from ..utils import resolve_device
@@ -403,7 +404,10 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
             n_frequencies = PeriodicEmbedding.__init__.__kwdefaults__["n_frequencies"]
             embedding = 2 * n_frequencies * self.preprocessor_.column_layout_.n_numeric
         width = max([*hidden_layer_sizes, len(getattr(self, "classes_", ())), embedding, 1])
-        rows = _PREDICT_BUDGET[kind] // (self.n_members * width)
+        net = getattr(self, "net_", None)
+        # A fitted module may compute more members than it trained (MC dropout samples).
+        n_members = self.n_members if net is None else module_members(net.module_)
+        rows = _PREDICT_BUDGET[kind] // (n_members * width)
         return int(np.clip(rows, 64, _PREDICT_MAX_ROWS[kind]))
 
     def _seen_codes(self, X_train, train_weight):
@@ -607,7 +611,17 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         # construction arguments would store the quantile tables twice.
         net.module__encoding = None
         self.net_ = net
+        self._after_training(data)
         return data
+
+    def _after_training(self, data):
+        """Hook: change the trained ``net_`` before anything predicts with it (nothing here).
+
+        ``data`` is the :class:`_FitData` trained on. MC dropout replaces the
+        module by its dropout samples here; what ``fit`` measures afterwards
+        (a regressor's residual noise, a student's fidelity) sees the
+        replaced module.
+        """
 
     def _record_history(self, net):
         history = net.history

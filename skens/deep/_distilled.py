@@ -240,8 +240,9 @@ class DistilledClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDistill
     quantization_ : dict or None
         With ``quantize``: ``'dtype'``, the network's ``'float_bytes'`` and
         quantized ``'bytes'`` (weights and buffers, without the encoding
-        stage), and what quantizing changed on the fidelity rows: ``'agreement'`` (share of rows whose predicted class
-        stayed the same) and ``'max_proba_change'``;
+        stage), and what quantizing changed on the fidelity rows:
+        ``'agreement'`` (share of rows whose predicted class stayed the
+        same) and ``'max_proba_change'``;
         ``'n_rows'`` and ``'rows'``. ``None`` without ``quantize``.
 
 %(attributes)s
@@ -483,8 +484,8 @@ class DistilledRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseDistilled)
     quantization_ : dict or None
         With ``quantize``: ``'dtype'``, the network's ``'float_bytes'`` and
         quantized ``'bytes'`` (weights and buffers, without the encoding
-        stage), and what quantizing changed on the fidelity rows in target
-        units: ``'rmse'`` between the float and quantized means and
+        stage), and what quantizing changed on the fidelity rows, in
+        target units: ``'rmse'`` between the float and quantized means and
         ``'std_ratio'`` (median ratio of their standard deviations);
         ``'n_rows'`` and ``'rows'``. ``None`` without ``quantize``.
 

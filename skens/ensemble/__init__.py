@@ -4,6 +4,7 @@
 loads the deep ensemble when it is built.
 """
 
+from ._aggregation import crossmax
 from ._cascade import (
     CascadeClassifier,
     CascadeRegressor,
@@ -23,6 +24,7 @@ __all__ = [
     "CascadeRegressor",
     "EnsembleSelectionClassifier",
     "EnsembleSelectionRegressor",
+    "crossmax",
     "default_pool",
     "exit_confidence",
     "exit_window",

@@ -19,9 +19,10 @@ from ._losses import (
     member_squared_error,
     mixture_gaussian_nll,
 )
+from ._mc_dropout import dropout_members, module_members
 from ._mlp import ACTIVATIONS, ENSEMBLE_TYPES, EnsembleMLP, GaussianEnsembleMLP
 from ._quantization import parameter_bytes, quantize_weights
-from ._subset import select_members
+from ._subset import independent_members, select_members, stack_members
 from ._tasks import (
     ClassificationTask,
     EnsembleTask,
@@ -50,6 +51,7 @@ __all__ = [
     "SquaredErrorRegressionTask",
     "TabularEncoding",
     "distillation_loss",
+    "dropout_members",
     "embedding_dimension",
     "ensemble_log_loss",
     "ensemble_squared_error",
@@ -57,7 +59,10 @@ __all__ = [
     "member_gaussian_nll",
     "member_squared_error",
     "mixture_gaussian_nll",
+    "module_members",
     "parameter_bytes",
     "quantize_weights",
+    "independent_members",
     "select_members",
+    "stack_members",
 ]

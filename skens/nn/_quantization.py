@@ -16,20 +16,21 @@ removed) and covers only ``nn.Linear``, not these member-batched layers.
 """
 
 import copy
-from functools import lru_cache
+from functools import cache
 
 import torch
 from torch import nn
 
 from ._embedding import PeriodicEmbedding
 from ._linear import BatchEnsembleLinear, EnsembleLinear
+from ._subset import _fold_adapters
 
 __all__ = ["quantize_weights", "parameter_bytes"]
 
 _QMAX = 127
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cpu_int8_matmul_available():
     """Whether this torch multiplies int8 matrices on the CPU (``torch._int_mm``)."""
     try:
@@ -141,21 +142,6 @@ _QUANTIZED = {
     PeriodicEmbedding: Int8PeriodicEmbedding,
     nn.Embedding: Int8Embedding,
 }
-
-
-def _fold_adapters(layer):
-    """Turn a one-member :class:`BatchEnsembleLinear` into the :class:`EnsembleLinear` it equals.
-
-    ``diag(r) W diag(s)`` is one matrix: stored as int8, it costs what ``W``
-    would, and the int8 product needs no float pass over the activations.
-    """
-    with torch.no_grad():
-        weight = (layer.r.transpose(1, 2) * layer.weight * layer.s).detach().clone()
-    for name in ("weight", "r", "s"):
-        del layer._parameters[name]
-    del layer.scaling_init
-    layer.__class__ = EnsembleLinear
-    layer.weight = nn.Parameter(weight, requires_grad=False)
 
 
 def quantize_weights(module, *, inplace=False):

@@ -7,7 +7,7 @@ import torch
 from ._embedding import FeatureEmbedding, PeriodicEmbedding
 from ._linear import BatchEnsembleLinear, EnsembleLinear
 
-__all__ = ["select_members"]
+__all__ = ["select_members", "stack_members", "independent_members"]
 
 # The parameters of each layer that carry a member axis first.
 _MEMBER_FIRST = {
@@ -83,3 +83,148 @@ def select_members(module, members):
                 embedding.embedding_dim = embedding.weight.shape[1]
         layer.n_members = len(members)
     return subset
+
+
+def _fold_adapters(layer):
+    """Turn a :class:`BatchEnsembleLinear` into the :class:`EnsembleLinear` it equals.
+
+    Member ``k``'s map ``diag(r_k) W diag(s_k)`` becomes its own weight.
+    """
+    requires_grad = layer.weight.requires_grad
+    with torch.no_grad():
+        weight = (layer.r.transpose(1, 2) * layer.weight * layer.s).detach().clone()
+    for name in ("weight", "r", "s"):
+        del layer._parameters[name]
+    del layer.scaling_init
+    layer.__class__ = EnsembleLinear
+    layer.weight = torch.nn.Parameter(weight, requires_grad=requires_grad)
+
+
+def independent_members(module, *, inplace=False):
+    """A module whose BatchEnsemble layers are replaced by the independent layers they equal.
+
+    Each :class:`BatchEnsembleLinear` becomes an :class:`EnsembleLinear`
+    whose member ``k`` holds ``diag(r_k) W diag(s_k)``: the same outputs,
+    with no weight shared between members (so that members of several such
+    modules can be joined by :func:`stack_members`).
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        A module built from skens' ensemble layers.
+    inplace : bool, default=False
+        Change ``module`` itself instead of a deep copy.
+
+    Returns
+    -------
+    module : torch.nn.Module
+        The module with independent layers.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skens.nn import EnsembleMLP, independent_members
+    >>> mlp = EnsembleMLP(3, 2, n_members=2, hidden_layer_sizes=(8,),
+    ...                   ensemble_type="batchensemble").eval()
+    >>> x = torch.randn(5, 3)
+    >>> torch.allclose(independent_members(mlp)(x), mlp(x), atol=1e-6)
+    True
+    """
+    if not inplace:
+        module = copy.deepcopy(module)
+    for layer in module.modules():
+        if type(layer) is BatchEnsembleLinear:
+            _fold_adapters(layer)
+    return module
+
+
+def _member_slices(layer):
+    """The names of a layer's member-first tensors (none for a layer shared by all)."""
+    if not isinstance(getattr(layer, "n_members", None), int):
+        return ()
+    return _MEMBER_FIRST.get(type(layer), ())
+
+
+def stack_members(modules):
+    """One module whose members are the members of several modules, in order.
+
+    The inverse of :func:`select_members`: the modules must have the same
+    architecture; every per-member tensor is concatenated along its member
+    axis, and every tensor shared by the members (a BatchEnsemble weight,
+    shared embeddings, the encoding stage) must be equal in all of them.
+    Snapshots of one network taken during training (snapshot ensembles,
+    weight samples of SWAG or of an MCMC chain) become one ensemble that
+    evaluates them all in one pass.
+
+    Parameters
+    ----------
+    modules : sequence of torch.nn.Module
+        Modules built from skens' ensemble layers, of one architecture.
+        BatchEnsemble layers share their weight: pass them through
+        :func:`independent_members` first unless that weight is the same.
+
+    Returns
+    -------
+    stacked : torch.nn.Module
+        A new module, in evaluation mode, without gradients.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skens.nn import EnsembleMLP, stack_members
+    >>> a = EnsembleMLP(3, 2, n_members=1, hidden_layer_sizes=(8,)).eval()
+    >>> b = EnsembleMLP(3, 2, n_members=2, hidden_layer_sizes=(8,)).eval()
+    >>> x = torch.randn(5, 3)
+    >>> both = stack_members([a, b])
+    >>> torch.allclose(both(x), torch.cat([a(x), b(x)], dim=1))
+    True
+    """
+    modules = list(modules)
+    if not modules or not all(isinstance(m, torch.nn.Module) for m in modules):
+        raise ValueError("modules must be a non-empty sequence of torch modules.")
+    stacked = copy.deepcopy(modules[0]).eval().requires_grad_(False)
+    peers_of = [list(m.modules()) for m in modules]
+    layers = list(stacked.modules())
+    if any(len(peers) != len(layers) for peers in peers_of):
+        raise ValueError("stack_members needs modules of one architecture.")
+    per_member = set()  # tensors (by id) that carry a member axis
+    for position, layer in enumerate(layers):
+        peers = [modules_layers[position] for modules_layers in peers_of]
+        if any(type(peer) is not type(layer) for peer in peers):
+            raise ValueError(
+                "stack_members needs modules of one architecture, found "
+                f"{sorted({type(p).__name__ for p in peers})} at one place."
+            )
+        for name in _member_slices(layer):
+            if getattr(layer, name, None) is None:
+                continue
+            joined = torch.cat([getattr(peer, name).detach() for peer in peers])
+            setattr(layer, name, torch.nn.Parameter(joined, requires_grad=False))
+            per_member.add(id(getattr(layer, name)))
+        if isinstance(layer, FeatureEmbedding) and isinstance(layer.n_members, int):
+            for k, embedding in enumerate(layer.embeddings):
+                n_codes = embedding.num_embeddings
+                parts = [
+                    peer.embeddings[k].weight.detach().view(n_codes, peer.n_members, -1)
+                    for peer in peers
+                ]
+                weight = torch.cat(parts, dim=1).reshape(n_codes, -1)
+                embedding.weight = torch.nn.Parameter(weight, requires_grad=False)
+                embedding.embedding_dim = weight.shape[1]
+                per_member.add(id(embedding.weight))
+        if isinstance(getattr(layer, "n_members", None), int):
+            layer.n_members = sum(peer.n_members for peer in peers)
+    # Everything else is shared by the members: it must be the same in every module.
+    for (name, tensor), *others in zip(
+        [*stacked.named_parameters(), *stacked.named_buffers()],
+        *[[*m.named_parameters(), *m.named_buffers()] for m in modules],
+    ):
+        if id(tensor) in per_member:
+            continue
+        if any(o.shape != tensor.shape or not torch.equal(o, tensor) for _, o in others):
+            raise ValueError(
+                f"'{name}' is shared by the members and differs between the modules; "
+                "stack modules whose shared tensors are equal (independent_members makes "
+                "BatchEnsemble layers independent)."
+            )
+    return stacked

@@ -52,3 +52,63 @@ def test_bad_members_are_rejected():
         select_members(mlp, [3])
     with pytest.raises(ValueError, match="non-empty"):
         select_members(mlp, [])
+
+
+# ------------------------------------------------------------ stack_members
+def _mlp(seed, n_members=1, **params):
+    return EnsembleMLP(
+        6, 3, n_members=n_members, hidden_layer_sizes=(8, 8),
+        categorical_cardinalities=(5, 7), n_periodic=4,
+        generator=torch.Generator().manual_seed(seed), **params,
+    ).eval()
+
+
+@pytest.mark.parametrize("ensemble_type", ["independent", "batchensemble"])
+def test_stacked_modules_compute_each_modules_members(ensemble_type):
+    from skens.nn import independent_members, stack_members
+
+    parts = [independent_members(_mlp(s, n, ensemble_type=ensemble_type))
+             for s, n in ((0, 1), (1, 2), (2, 1))]
+    x = _inputs()
+    with torch.no_grad():
+        stacked = stack_members(parts)
+        assert stacked.n_members == 4
+        torch.testing.assert_close(stacked(x), torch.cat([p(x) for p in parts], dim=1))
+    assert parts[1].n_members == 2 and parts[1].output.weight.shape[0] == 2  # untouched
+
+
+def test_stacking_undoes_selecting():
+    from skens.nn import stack_members
+
+    mlp = _mlp(0, n_members=4, ensemble_type="batchensemble", share_embeddings=True)
+    x = _inputs()
+    # Subsets of one module share their BatchEnsemble weight and embeddings: they stack as they are.
+    again = stack_members([select_members(mlp, [2, 0]), select_members(mlp, [3])])
+    with torch.no_grad():
+        torch.testing.assert_close(again(x), mlp(x)[:, [2, 0, 3]])
+
+
+def test_shared_tensors_must_agree():
+    from skens.nn import stack_members
+
+    with pytest.raises(ValueError, match="shared by the members and differs.*independent_members"):
+        stack_members([_mlp(0, ensemble_type="batchensemble"),
+                       _mlp(1, ensemble_type="batchensemble")])
+    with pytest.raises(ValueError, match="embedding.*shared by the members"):
+        stack_members([_mlp(0, share_embeddings=True), _mlp(1, share_embeddings=True)])
+    with pytest.raises(ValueError, match="one architecture"):
+        stack_members([_mlp(0), EnsembleMLP(6, 3, n_members=1, hidden_layer_sizes=(8,))])
+    with pytest.raises(ValueError, match="non-empty"):
+        stack_members([])
+
+
+def test_independent_members_keeps_the_outputs():
+    from skens.nn import BatchEnsembleLinear, independent_members
+
+    mlp = _mlp(0, n_members=3, ensemble_type="batchensemble")
+    x = _inputs()
+    folded = independent_members(mlp)
+    assert not any(isinstance(m, BatchEnsembleLinear) for m in folded.modules())
+    assert any(isinstance(m, BatchEnsembleLinear) for m in mlp.modules())
+    with torch.no_grad():
+        torch.testing.assert_close(folded(x), mlp(x))
