@@ -18,10 +18,12 @@ _MC_PARAMETERS = """
 
     n_members : int, default=1
         Networks trained (each gives ``n_samples`` members).
+"""
 
-    dropout : float, default=0.1
+_MC_DROPOUT = """    dropout : float, default=0.1
         Dropout probability after each hidden layer, in training and in the
         samples; must be positive.
+
 """
 
 _MC_NOTES = """
@@ -77,6 +79,10 @@ class MCDropoutClassifier(_MCDropoutMixin, DeepEnsembleClassifier):
 
 %(parameters)s
 
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes in the loss, as for
+        :class:`DeepEnsembleClassifier`.
+
 %(trailing_parameters)s
 
     Attributes
@@ -94,6 +100,7 @@ class MCDropoutClassifier(_MCDropoutMixin, DeepEnsembleClassifier):
     --------
     DeepEnsembleClassifier : Independent members instead of dropout samples.
 %(notes)s
+
     Examples
     --------
     >>> from sklearn.datasets import load_breast_cancer
@@ -206,6 +213,7 @@ class MCDropoutRegressor(_MCDropoutMixin, DeepEnsembleRegressor):
     --------
     DeepEnsembleRegressor : Independent members instead of dropout samples.
 %(notes)s
+
     Examples
     --------
     >>> from sklearn.datasets import make_regression
@@ -285,7 +293,7 @@ def _mc_docstring(doc):
         doc = doc.replace(removed, "")
     start = doc.index("    dropout : float, default=0.1\n        Dropout probability after each")
     end = doc.index("\n\n", start) + 2
-    doc = doc[:start] + doc[end:]
+    doc = doc[:start] + _MC_DROPOUT + doc[end:]
     return doc.replace("%(mc_parameters)s", _MC_PARAMETERS.strip("\n")).replace(
         "%(notes)s", _MC_NOTES.rstrip("\n")
     )

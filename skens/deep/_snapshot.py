@@ -4,7 +4,6 @@ import copy
 import math
 from numbers import Integral
 
-import torch
 from skorch.callbacks import Callback
 
 from ..nn import independent_members, stack_members
@@ -112,6 +111,7 @@ class _SnapshotMixin:
 
     @property
     def max_epochs(self):
+        """Epochs of training: ``n_snapshots * cycle_epochs``."""
         return self.n_snapshots * self.cycle_epochs
 
     def _get_callbacks(self, valid_dataset, patience, seen):
@@ -144,6 +144,10 @@ class SnapshotEnsembleClassifier(_SnapshotMixin, DeepEnsembleClassifier):
 
 %(parameters)s
 
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes in the loss, as for
+        :class:`DeepEnsembleClassifier`.
+
 %(trailing_parameters)s
 
     Attributes
@@ -157,6 +161,7 @@ class SnapshotEnsembleClassifier(_SnapshotMixin, DeepEnsembleClassifier):
     --------
     DeepEnsembleClassifier : Members trained side by side instead of one after another.
 %(notes)s
+
     Examples
     --------
     >>> from sklearn.datasets import load_breast_cancer
@@ -237,6 +242,7 @@ class SnapshotEnsembleRegressor(_SnapshotMixin, DeepEnsembleRegressor):
     --------
     DeepEnsembleRegressor : Members trained side by side instead of one after another.
 %(notes)s
+
     Examples
     --------
     >>> from sklearn.datasets import make_regression

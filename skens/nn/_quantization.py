@@ -214,7 +214,7 @@ def quantize_weights(module, *, inplace=False):
 
 
 def parameter_bytes(module):
-    """Bytes taken by a module's parameters and buffers.
+    """Count the bytes taken by a module's parameters and buffers.
 
     Parameters
     ----------

@@ -33,7 +33,7 @@ def test_the_callback_sets_the_learning_rate_and_keeps_a_copy_per_cycle():
     )
     callback = CyclicSnapshots(cycle_epochs=2).initialize()  # cycles of 6 steps
     lrs = []
-    for epoch in range(4):
+    for _ in range(4):
         callback.on_epoch_begin(net, dataset_train=None)
         for _ in range(3):
             lrs.append(optimizer.param_groups[0]["lr"])  # the rate this step used

@@ -17,6 +17,8 @@ def test_type_filter():
         "DeepEnsembleRegressor",
         "DistilledRegressor",
         "EnsembleSelectionRegressor",
+        "MCDropoutRegressor",
+        "SnapshotEnsembleRegressor",
     ]
     assert [n for n, _ in all_estimators("regressor")] == regressors
     both = [n for n, _ in all_estimators(["classifier", "regressor"])]
@@ -29,6 +31,10 @@ def test_type_filter():
         "DistilledRegressor",
         "EnsembleSelectionClassifier",
         "EnsembleSelectionRegressor",
+        "MCDropoutClassifier",
+        "MCDropoutRegressor",
+        "SnapshotEnsembleClassifier",
+        "SnapshotEnsembleRegressor",
     ]
     transformers = [n for n, _ in all_estimators("transformer")]
     assert transformers == ["TabularPreprocessor", "TreeEncoder"]
