@@ -160,11 +160,33 @@ _COMMON_ATTRIBUTES = """
 """
 
 
-def _docstring(doc):
+def _edit_entries(text, omit, replace):
+    """``text`` (numpydoc entries a blank line apart) less ``omit``, with ``replace`` in place."""
+    for name in [*omit, *replace]:
+        start = text.find(f"    {name} : ")
+        if start == -1:
+            continue
+        end = text.find("\n\n", start)
+        end = len(text) if end == -1 else end + 2
+        new = replace[name].strip("\n") + "\n\n" if name in replace else ""
+        text = text[:start] + new + text[end:]
+    return text
+
+
+def _docstring(doc, *, omit=(), replace=None, **blocks):
+    """Fill the ``%(key)s`` blocks of a deep estimator's docstring.
+
+    The common parameter blocks lose the entries named in ``omit`` and get
+    the entries of ``replace`` (name -> entry text) in their place, so the
+    documented order stays the signature's; ``blocks`` fill further
+    placeholders (``%(notes)s``...).
+    """
+    replace = replace or {}
     for key, text in [
-        ("parameters", _COMMON_PARAMETERS),
-        ("trailing_parameters", _TRAILING_PARAMETERS),
+        ("parameters", _edit_entries(_COMMON_PARAMETERS, omit, replace)),
+        ("trailing_parameters", _edit_entries(_TRAILING_PARAMETERS, omit, replace)),
         ("attributes", _COMMON_ATTRIBUTES),
+        *blocks.items(),
     ]:
         doc = doc.replace(f"%({key})s", text.strip("\n"))
     return doc

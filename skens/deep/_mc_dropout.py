@@ -20,7 +20,8 @@ _MC_PARAMETERS = """
         Networks trained (each gives ``n_samples`` members).
 """
 
-_MC_DROPOUT = """    dropout : float, default=0.1
+_MC_DROPOUT = """
+    dropout : float, default=0.1
         Dropout probability after each hidden layer, in training and in the
         samples; must be positive.
 
@@ -60,6 +61,7 @@ class _MCDropoutMixin:
 
     def _after_training(self, data):
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        # + 1: an int random_state's first draw also seeds the module (see _fit).
         generator = torch.Generator().manual_seed(int(seed) + 1)
         self.net_.module_ = dropout_members(self.net_.module_, self.n_samples, generator=generator)
 
@@ -99,6 +101,7 @@ class MCDropoutClassifier(_MCDropoutMixin, DeepEnsembleClassifier):
     See Also
     --------
     DeepEnsembleClassifier : Independent members instead of dropout samples.
+
 %(notes)s
 
     Examples
@@ -212,6 +215,7 @@ class MCDropoutRegressor(_MCDropoutMixin, DeepEnsembleRegressor):
     See Also
     --------
     DeepEnsembleRegressor : Independent members instead of dropout samples.
+
 %(notes)s
 
     Examples
@@ -284,18 +288,10 @@ class MCDropoutRegressor(_MCDropoutMixin, DeepEnsembleRegressor):
 
 
 def _mc_docstring(doc):
-    # The common parameters without the three that MC dropout documents itself.
-    doc = _docstring(doc)
-    for removed in (
-        "    n_members : int, default=8\n"
-        "        Number of ensemble members, all trained at once in one torch module.\n\n",
-    ):
-        doc = doc.replace(removed, "")
-    start = doc.index("    dropout : float, default=0.1\n        Dropout probability after each")
-    end = doc.index("\n\n", start) + 2
-    doc = doc[:start] + _MC_DROPOUT + doc[end:]
-    return doc.replace("%(mc_parameters)s", _MC_PARAMETERS.strip("\n")).replace(
-        "%(notes)s", _MC_NOTES.rstrip("\n")
+    # The common parameters with MC dropout's own n_members (above) and dropout (in place).
+    return _docstring(
+        doc, omit=("n_members",), replace={"dropout": _MC_DROPOUT},
+        mc_parameters=_MC_PARAMETERS, notes=_MC_NOTES,
     )
 
 

@@ -121,7 +121,7 @@ class _SnapshotMixin:
                 ("snapshots", self._snapshots)]
 
     def _after_training(self, data):
-        snapshots, self._snapshots = self._snapshots.snapshots_, None
+        snapshots = self._snapshots.snapshots_
         del self._snapshots
         device = next(self.net_.module_.parameters()).device
         stacked = stack_members([independent_members(s, inplace=True) for s in snapshots])
@@ -129,6 +129,8 @@ class _SnapshotMixin:
 
 
 def _set_params(estimator, params):
+    # Not _BaseDeepEnsemble.__init__: max_epochs, early_stopping, patience and
+    # validation_fraction are fixed by the method (class attributes), not parameters.
     for name, value in params.items():
         setattr(estimator, name, value)
 
@@ -160,6 +162,7 @@ class SnapshotEnsembleClassifier(_SnapshotMixin, DeepEnsembleClassifier):
     See Also
     --------
     DeepEnsembleClassifier : Members trained side by side instead of one after another.
+
 %(notes)s
 
     Examples
@@ -241,6 +244,7 @@ class SnapshotEnsembleRegressor(_SnapshotMixin, DeepEnsembleRegressor):
     See Also
     --------
     DeepEnsembleRegressor : Members trained side by side instead of one after another.
+
 %(notes)s
 
     Examples
@@ -286,17 +290,10 @@ class SnapshotEnsembleRegressor(_SnapshotMixin, DeepEnsembleRegressor):
 
 
 def _snapshot_docstring(doc):
-    doc = _docstring(doc).replace(
-        "    n_members : int, default=8\n"
-        "        Number of ensemble members, all trained at once in one torch module.\n\n",
-        "",
-    )
-    for name in ("max_epochs", "early_stopping", "validation_fraction", "patience"):
-        start = doc.index(f"    {name} : ")
-        end = doc.index("\n\n", start) + 2
-        doc = doc[:start] + doc[end:]
-    return doc.replace("%(snapshot_parameters)s", _SNAPSHOT_PARAMETERS.strip("\n")).replace(
-        "%(notes)s", _SNAPSHOT_NOTES.rstrip("\n")
+    # n_members is documented above; the schedule fixes the epochs and there is no validation.
+    return _docstring(
+        doc, omit=("n_members", "max_epochs", "early_stopping", "validation_fraction", "patience"),
+        snapshot_parameters=_SNAPSHOT_PARAMETERS, notes=_SNAPSHOT_NOTES,
     )
 
 
