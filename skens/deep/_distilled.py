@@ -127,34 +127,26 @@ class _BaseDistilled(_BaseDeepEnsemble):
     def _fit_student(self, transfer, targets):
         """Train the student, quantize it if asked, and measure its fidelity."""
         data = self._fit(transfer, targets)
-        self._quantize(data)
-        self._record_fidelity(data)
+        X_rows, targets, rows = self._fidelity_rows(data)
+        prediction = self._prediction(self._raw_outputs(X_rows, encoded=True))
+        self.quantization_ = None
+        if self.quantize is not None:
+            network = self.net_.module_.network
+            float_bytes = parameter_bytes(network)
+            quantize_weights(network, inplace=True)
+            quantized = self._prediction(self._raw_outputs(X_rows, encoded=True))
+            self.quantization_ = {
+                "dtype": self.quantize,
+                "float_bytes": float_bytes,
+                "bytes": parameter_bytes(network),
+                **self._prediction_change(prediction, quantized),
+                "n_rows": int(len(targets)),
+                "rows": rows,
+            }
+            prediction = quantized
+        # The fidelity of the student as fitted (quantized, if asked).
+        self._record_fidelity(prediction, targets, rows)
         return self
-
-    def _fidelity_prediction(self, data):
-        """The student's prediction on its fidelity rows (see :meth:`_prediction`)."""
-        X_rows, _, _ = self._fidelity_rows(data)
-        return self._prediction(self._raw_outputs(X_rows, encoded=True))
-
-    def _quantize(self, data):
-        """Store the network's weights as int8 and record what that changed."""
-        if self.quantize is None:
-            self.quantization_ = None
-            return
-        network = self.net_.module_.network
-        before = self._fidelity_prediction(data)
-        float_bytes = parameter_bytes(network)
-        quantize_weights(network, inplace=True)
-        after = self._fidelity_prediction(data)
-        _, targets, rows = self._fidelity_rows(data)
-        self.quantization_ = {
-            "dtype": self.quantize,
-            "float_bytes": float_bytes,
-            "bytes": parameter_bytes(network),
-            **self._prediction_change(before, after),
-            "n_rows": int(len(targets)),
-            "rows": rows,
-        }
 
     def _check_X(self, X, *, reset):
         """Validate a table; without NaN and infinity when the teacher takes no NaN."""
@@ -411,9 +403,8 @@ class DistilledClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDistill
             "max_proba_change": float(np.max(np.abs(before - after))),
         }
 
-    def _record_fidelity(self, data):
-        _, targets, rows = self._fidelity_rows(data)
-        student = np.clip(self._fidelity_prediction(data), 1e-12, None)
+    def _record_fidelity(self, student, targets, rows):
+        student = np.clip(student, 1e-12, None)
         teacher = np.clip(targets[:, :-1].astype(np.float64), 1e-12, None)
         self.fidelity_ = {
             "agreement": float(np.mean(student.argmax(1) == teacher.argmax(1))),
@@ -647,9 +638,8 @@ class DistilledRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseDistilled)
             "std_ratio": float(np.median(np.sqrt(q_var / var))),
         }
 
-    def _record_fidelity(self, data):
-        _, targets, rows = self._fidelity_rows(data)
-        mean, var = self._fidelity_prediction(data)
+    def _record_fidelity(self, prediction, targets, rows):
+        mean, var = prediction
         scale, loc = self.target_scaler_.scale_[0], self.target_scaler_.mean_[0]
         t_mean = targets[:, 0].astype(np.float64) * scale + loc
         t_var = np.clip(targets[:, 1].astype(np.float64), 1e-12, None) * scale**2
@@ -671,13 +661,5 @@ class DistilledRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseDistilled)
 
 
 # The common parameters, without their n_members entry (the student's default is 1).
-DistilledClassifier.__doc__ = _docstring(DistilledClassifier.__doc__).replace(
-    "    n_members : int, default=8\n"
-    "        Number of ensemble members, all trained at once in one torch module.\n\n",
-    "",
-)
-DistilledRegressor.__doc__ = _docstring(DistilledRegressor.__doc__).replace(
-    "    n_members : int, default=8\n"
-    "        Number of ensemble members, all trained at once in one torch module.\n\n",
-    "",
-)
+DistilledClassifier.__doc__ = _docstring(DistilledClassifier.__doc__, omit=("n_members",))
+DistilledRegressor.__doc__ = _docstring(DistilledRegressor.__doc__, omit=("n_members",))
