@@ -18,7 +18,6 @@ and the single-threshold baseline over 8 groups.
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(ROOT))
+
+from benchutil import timed  # noqa: E402
 
 VARIANTS = {  # name: (n_groups, strategy)
     "8x1": (8, "window"),
@@ -54,15 +55,6 @@ def _split(name, X, y, seed, external):
 
     index = np.arange(len(y))
     return train_test_split(index, test_size=0.25, stratify=y, random_state=seed)
-
-
-def _timed(fn, repeats=3):
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return out, best
 
 
 def run_one(name, loader, seed, args):
@@ -95,7 +87,7 @@ def run_one(name, loader, seed, args):
             log_loss=log_loss(y_test, proba, labels=labels),
         )
 
-    proba, seconds = _timed(lambda: deep.predict_proba(X_test))
+    proba, seconds = timed(lambda: deep.predict_proba(X_test))
     record = dict(dataset=name, seed=seed, n_fit=len(fit), n_valid=len(valid), n_test=len(test),
                   full=dict(**scores(proba), seconds=seconds))
     for variant, (n_groups, strategy) in VARIANTS.items():
@@ -103,7 +95,7 @@ def run_one(name, loader, seed, args):
         cascade = CascadeClassifier(
             groups, cv="prefit", costs=[len(g.members) for _, g in groups], strategy=strategy
         ).fit(take(valid), y[valid])
-        (proba, stage), seconds = _timed(
+        (proba, stage), seconds = timed(
             lambda c=cascade: (c.predict_proba(X_test), c.predict_stage(X_test))
         )
         members_used = np.cumsum([len(g.members) for _, g in groups])[stage]

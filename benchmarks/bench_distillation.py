@@ -18,7 +18,6 @@ parameter count of the student over the teacher's.
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,14 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(ROOT))
 
-
-def _timed(fn, repeats=3):
-    best, out = np.inf, None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return out, best
+from benchutil import capped_split, timed  # noqa: E402
 
 
 def _n_parameters(estimator):
@@ -53,39 +45,19 @@ def run_one(name, seed, args):
     )
     from skens.metrics import gaussian_nll_loss
 
-    if args.external:
-        import external_datasets
-        from sklearn.model_selection import train_test_split
-
-        X, y, task = external_datasets.load(name)
-        y = np.asarray(y)
-        train, test = train_test_split(
-            np.arange(len(y)), test_size=0.25, random_state=seed,
-            stratify=None if task == "regression" else y,
-        )
-    else:
-        import datasets
-
-        X, y, task = datasets.load(name)
-        y = np.asarray(y)
-        split = np.load(ROOT / "benchmarks" / "splits" / f"{name}-seed{seed}.npz")
-        train, test = split["train"], split["test"]
-    rng = np.random.RandomState(seed)
-    if len(train) > args.max_train:
-        train = rng.choice(train, args.max_train, replace=False)
-    if len(test) > args.max_test:
-        test = rng.choice(test, args.max_test, replace=False)
-    X_train, y_train, X_test, y_test = X.iloc[train], y[train], X.iloc[test], y[test]
+    X_train, y_train, X_test, y_test, task = capped_split(
+        name, seed, external=args.external, max_train=args.max_train, max_test=args.max_test
+    )
     regression = task == "regression"
     Ensemble = DeepEnsembleRegressor if regression else DeepEnsembleClassifier
     Student = DistilledRegressor if regression else DistilledClassifier
     teacher = Ensemble(random_state=seed).fit(X_train, y_train)
     single = Ensemble(n_members=1, random_state=seed).fit(X_train, y_train)
     student = Student(teacher, random_state=seed).fit(X_train, y_train)
-    record = dict(dataset=name, seed=seed, task=task, n_train=len(train), n_test=len(test))
+    record = dict(dataset=name, seed=seed, task=task, n_train=len(y_train), n_test=len(y_test))
     for label, model in (("teacher", teacher), ("single", single), ("student", student)):
         if regression:
-            (mean, std), seconds = _timed(lambda m=model: m.predict(X_test, return_std=True))
+            (mean, std), seconds = timed(lambda m=model: m.predict(X_test, return_std=True))
             z = norm.ppf(0.95)
             record[label] = dict(
                 loss=gaussian_nll_loss(y_test, mean, std),
@@ -95,7 +67,7 @@ def run_one(name, seed, args):
                 parameters=_n_parameters(model),
             )
         else:
-            proba, seconds = _timed(lambda m=model: m.predict_proba(X_test))
+            proba, seconds = timed(lambda m=model: m.predict_proba(X_test))
             record[label] = dict(
                 loss=log_loss(y_test, proba, labels=model.classes_),
                 accuracy=float(np.mean(model.classes_[proba.argmax(1)] == y_test)),

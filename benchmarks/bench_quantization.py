@@ -37,14 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(ROOT))
 
-
-def _timed(fn, repeats=5):
-    best, out = np.inf, None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return out, best
+from benchutil import capped_split, timed  # noqa: E402
 
 
 def _pickled_bytes(student):
@@ -72,8 +65,8 @@ def _ao_reference(student, n_rows):
         quantized = torch.ao.quantization.quantize_dynamic(plain, {nn.Linear}, dtype=torch.qint8)
     x = torch.randn(n_rows, layers[0].in_features, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        _, t_float = _timed(lambda: plain(x))
-        _, t_int8 = _timed(lambda: quantized(x))
+        _, t_float = timed(lambda: plain(x), 5)
+        _, t_int8 = timed(lambda: quantized(x), 5)
     return t_int8 / t_float
 
 
@@ -84,33 +77,7 @@ def _network_seconds(student, X):
     module = student.net_.module_
     with torch.no_grad():
         encoded = module.encoding(**student._raw_batch(student._validate_X_predict(X)))
-        return _timed(lambda: module.network(encoded))[1]
-
-
-def _split(name, seed, args):
-    if args.external:
-        import external_datasets
-        from sklearn.model_selection import train_test_split
-
-        X, y, task = external_datasets.load(name)
-        y = np.asarray(y)
-        train, test = train_test_split(
-            np.arange(len(y)), test_size=0.25, random_state=seed,
-            stratify=None if task == "regression" else y,
-        )
-    else:
-        import datasets
-
-        X, y, task = datasets.load(name)
-        y = np.asarray(y)
-        split = np.load(ROOT / "benchmarks" / "splits" / f"{name}-seed{seed}.npz")
-        train, test = split["train"], split["test"]
-    rng = np.random.RandomState(seed)
-    if len(train) > args.max_train:
-        train = rng.choice(train, args.max_train, replace=False)
-    if len(test) > args.max_test:
-        test = rng.choice(test, args.max_test, replace=False)
-    return X.iloc[train], y[train], X.iloc[test], y[test], task
+        return timed(lambda: module.network(encoded), 5)[1]
 
 
 def run_one(name, seed, args):
@@ -121,7 +88,9 @@ def run_one(name, seed, args):
     from skens.metrics import gaussian_nll_loss
     from skens.nn import parameter_bytes
 
-    X_train, y_train, X_test, y_test, task = _split(name, seed, args)
+    X_train, y_train, X_test, y_test, task = capped_split(
+        name, seed, external=args.external, max_train=args.max_train, max_test=args.max_test
+    )
     regression = task == "regression"
     Student = DistilledRegressor if regression else DistilledClassifier
     record = dict(dataset=name, seed=seed, task=task, n_train=len(y_train), n_test=len(y_test))
@@ -131,7 +100,7 @@ def run_one(name, seed, args):
         student = Student(teacher, quantize=quantize, random_state=seed).fit(X_train, y_train)
         entry = dict(fit_seconds=time.perf_counter() - start)
         if regression:
-            (mean, std), seconds = _timed(lambda s=student: s.predict(X_test, return_std=True))
+            (mean, std), seconds = timed(lambda s=student: s.predict(X_test, return_std=True), 5)
             z = norm.ppf(0.95)
             entry.update(
                 loss=gaussian_nll_loss(y_test, mean, std),
@@ -139,7 +108,7 @@ def run_one(name, seed, args):
                 coverage_90=float(np.mean(np.abs(y_test - mean) <= z * std)),
             )
         else:
-            proba, seconds = _timed(lambda s=student: s.predict_proba(X_test))
+            proba, seconds = timed(lambda s=student: s.predict_proba(X_test), 5)
             entry.update(
                 loss=log_loss(y_test, proba, labels=student.classes_),
                 accuracy=float(np.mean(student.classes_[proba.argmax(1)] == y_test)),

@@ -32,33 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(ROOT))
 
+from benchutil import capped_split  # noqa: E402
+
 METHODS = ("single", "deep", "mc_dropout", "snapshot")
-
-
-def _split(name, seed, args):
-    if args.external:
-        import external_datasets
-        from sklearn.model_selection import train_test_split
-
-        X, y, task = external_datasets.load(name)
-        y = np.asarray(y)
-        train, test = train_test_split(
-            np.arange(len(y)), test_size=0.25, random_state=seed,
-            stratify=None if task == "regression" else y,
-        )
-    else:
-        import datasets
-
-        X, y, task = datasets.load(name)
-        y = np.asarray(y)
-        split = np.load(ROOT / "benchmarks" / "splits" / f"{name}-seed{seed}.npz")
-        train, test = split["train"], split["test"]
-    rng = np.random.RandomState(seed)
-    if len(train) > args.max_train:
-        train = rng.choice(train, args.max_train, replace=False)
-    if len(test) > args.max_test:
-        test = rng.choice(test, args.max_test, replace=False)
-    return X.iloc[train], y[train], X.iloc[test], y[test], task
 
 
 def _model(method, regression, seed):
@@ -82,7 +58,9 @@ def run_one(name, seed, args):
 
     from skens.metrics import aurc_loss, expected_calibration_error, gaussian_nll_loss
 
-    X_train, y_train, X_test, y_test, task = _split(name, seed, args)
+    X_train, y_train, X_test, y_test, task = capped_split(
+        name, seed, external=args.external, max_train=args.max_train, max_test=args.max_test
+    )
     regression = task == "regression"
     record = dict(dataset=name, seed=seed, task=task, n_train=len(y_train), n_test=len(y_test))
     for method in args.methods:
