@@ -2,8 +2,8 @@
 
 ``import skens`` (and ``skens.metrics``, ``skens.preprocessing``,
 ``skens.utils``) does not import torch or skorch: the deep estimators
-(``skens.DeepEnsembleClassifier``, ``DeepEnsembleRegressor``,
-``DistilledClassifier``, ``DistilledRegressor``) are loaded on first access.
+(``skens.DeepEnsembleClassifier``, the students, MC dropout and snapshot
+ensembles: the names of ``_LAZY``) are loaded on first access.
 """
 
 __version__ = "0.1.0.dev0"
@@ -20,17 +20,7 @@ _LAZY = {
     "SnapshotEnsembleRegressor": "deep",
 }
 
-__all__ = [
-    "DeepEnsembleClassifier",
-    "DeepEnsembleRegressor",
-    "DistilledClassifier",
-    "DistilledRegressor",
-    "MCDropoutClassifier",
-    "MCDropoutRegressor",
-    "SnapshotEnsembleClassifier",
-    "SnapshotEnsembleRegressor",
-    "__version__",
-]
+__all__ = [*_LAZY, "__version__"]
 
 
 def __getattr__(name):
