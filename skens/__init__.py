@@ -18,6 +18,8 @@ _LAZY = {
     "MCDropoutRegressor": "deep",
     "SnapshotEnsembleClassifier": "deep",
     "SnapshotEnsembleRegressor": "deep",
+    "SGMCMCClassifier": "deep",
+    "SGMCMCRegressor": "deep",
 }
 
 __all__ = [*_LAZY, "__version__"]

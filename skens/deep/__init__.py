@@ -3,6 +3,7 @@
 from ._deep_ensemble import DeepEnsembleClassifier, DeepEnsembleRegressor
 from ._distilled import DistilledClassifier, DistilledRegressor
 from ._mc_dropout import MCDropoutClassifier, MCDropoutRegressor
+from ._sgmcmc import SGMCMCClassifier, SGMCMCRegressor
 from ._snapshot import SnapshotEnsembleClassifier, SnapshotEnsembleRegressor
 
 __all__ = [
@@ -12,6 +13,8 @@ __all__ = [
     "DistilledRegressor",
     "MCDropoutClassifier",
     "MCDropoutRegressor",
+    "SGMCMCClassifier",
+    "SGMCMCRegressor",
     "SnapshotEnsembleClassifier",
     "SnapshotEnsembleRegressor",
 ]

@@ -606,21 +606,22 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         )
         net.fit(train, y=None)
         self._record_history(net)
+        self.net_ = net
+        self._after_training(data)
         net.trim_for_prediction()
         # The module holds the encoding as buffers; the net's copy of its
         # construction arguments would store the quantile tables twice.
         net.module__encoding = None
-        self.net_ = net
-        self._after_training(data)
         return data
 
     def _after_training(self, data):
         """Hook: change the trained ``net_`` before anything predicts with it (nothing here).
 
-        ``data`` is the :class:`_FitData` trained on. MC dropout replaces the
-        module by its dropout samples here; what ``fit`` measures afterwards
-        (a regressor's residual noise, a student's fidelity) sees the
-        replaced module.
+        ``data`` is the :class:`_FitData` trained on. It runs before the net
+        is trimmed for prediction, so the optimizer is still there (SWAG
+        trains on with it). MC dropout replaces the module by its dropout
+        samples here; what ``fit`` measures afterwards (a regressor's
+        residual noise, a student's fidelity) sees the replaced module.
         """
 
     def _record_history(self, net):

@@ -22,6 +22,7 @@ from ._losses import (
 from ._mc_dropout import dropout_members, module_members
 from ._mlp import ACTIVATIONS, ENSEMBLE_TYPES, EnsembleMLP, GaussianEnsembleMLP
 from ._quantization import parameter_bytes, quantize_weights
+from ._sgmcmc import PSGLD, SGHMC, polynomial_step_size
 from ._subset import independent_members, select_members, stack_members
 from ._tasks import (
     ClassificationTask,
@@ -48,6 +49,8 @@ __all__ = [
     "GaussianHead",
     "GaussianRegressionTask",
     "PeriodicEmbedding",
+    "PSGLD",
+    "SGHMC",
     "SquaredErrorRegressionTask",
     "TabularEncoding",
     "distillation_loss",
@@ -61,6 +64,7 @@ __all__ = [
     "mixture_gaussian_nll",
     "module_members",
     "parameter_bytes",
+    "polynomial_step_size",
     "quantize_weights",
     "independent_members",
     "select_members",
