@@ -20,6 +20,8 @@ _LAZY = {
     "SnapshotEnsembleRegressor": "deep",
     "SGMCMCClassifier": "deep",
     "SGMCMCRegressor": "deep",
+    "SWAGClassifier": "deep",
+    "SWAGRegressor": "deep",
 }
 
 __all__ = [*_LAZY, "__version__"]

@@ -5,6 +5,7 @@ from ._distilled import DistilledClassifier, DistilledRegressor
 from ._mc_dropout import MCDropoutClassifier, MCDropoutRegressor
 from ._sgmcmc import SGMCMCClassifier, SGMCMCRegressor
 from ._snapshot import SnapshotEnsembleClassifier, SnapshotEnsembleRegressor
+from ._swag import SWAGClassifier, SWAGRegressor
 
 __all__ = [
     "DeepEnsembleClassifier",
@@ -17,4 +18,6 @@ __all__ = [
     "SGMCMCRegressor",
     "SnapshotEnsembleClassifier",
     "SnapshotEnsembleRegressor",
+    "SWAGClassifier",
+    "SWAGRegressor",
 ]

@@ -24,6 +24,7 @@ from ._mlp import ACTIVATIONS, ENSEMBLE_TYPES, EnsembleMLP, GaussianEnsembleMLP
 from ._quantization import parameter_bytes, quantize_weights
 from ._sgmcmc import PSGLD, SGHMC, polynomial_step_size
 from ._subset import independent_members, select_members, stack_members
+from ._swag import SWAGMoments
 from ._tasks import (
     ClassificationTask,
     EnsembleTask,
@@ -51,6 +52,7 @@ __all__ = [
     "PeriodicEmbedding",
     "PSGLD",
     "SGHMC",
+    "SWAGMoments",
     "SquaredErrorRegressionTask",
     "TabularEncoding",
     "distillation_loss",
