@@ -5,6 +5,7 @@ member weights, schedule) lives here; the training runs in skorch, wired in
 ``_backend.py`` from what the ``_get_*`` hooks return.
 """
 
+import copy
 import warnings
 from abc import ABCMeta, abstractmethod
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import EarlyStopping
+from skorch.callbacks import Callback, EarlyStopping
 
 from ..nn import (
     ACTIVATIONS,
@@ -177,6 +178,7 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
         "numeric_scaling": [StrOptions({"quantile", "standard", "robust"})],
         "numeric_embedding": [StrOptions({"periodic"}), None],
+        "callbacks": [list, None],
         "device": [str],
         "precision": [StrOptions({"fp32", "bf16"})],
         "random_state": ["random_state"],
@@ -203,6 +205,7 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         categorical_features,
         numeric_scaling,
         numeric_embedding,
+        callbacks,
         device,
         precision,
         random_state,
@@ -224,6 +227,7 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         self.categorical_features = categorical_features
         self.numeric_scaling = numeric_scaling
         self.numeric_embedding = numeric_embedding
+        self.callbacks = callbacks
         self.device = device
         self.precision = precision
         self.random_state = random_state
@@ -312,7 +316,27 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
             ]
         if seen:
             callbacks.append(("fill_unseen", FillUnseenEmbeddings(seen)))
-        return callbacks
+        return callbacks + self._user_callbacks({name for name, _ in callbacks})
+
+    def _user_callbacks(self, taken):
+        """Copies of the ``callbacks`` parameter's callbacks, named (the user's stay untouched)."""
+        named = []
+        for item in self.callbacks or []:
+            name, callback = item if isinstance(item, tuple) and len(item) == 2 else (None, item)
+            if not isinstance(callback, Callback) or not (name is None or isinstance(name, str)):
+                raise TypeError(
+                    f"{type(self).__name__}: callbacks must hold skorch Callback instances or "
+                    f"(name, Callback) pairs, got {item!r}."
+                )
+            name = type(callback).__name__ if name is None else name
+            if name in taken:
+                raise ValueError(
+                    f"{type(self).__name__}: two callbacks are named {name!r} (the estimator's "
+                    f"own use {sorted(taken)}); name yours with (name, callback) pairs."
+                )
+            taken.add(name)
+            named.append((name, copy.deepcopy(callback)))
+        return named
 
     # ---------------------------------------------------------- column layout
     def _column_layout(self, n_features):

@@ -99,6 +99,12 @@ _COMMON_PARAMETERS = """
 """
 
 _TRAILING_PARAMETERS = """
+    callbacks : list of skorch Callback or of (str, Callback), default=None
+        Further skorch callbacks, run after the estimator's own during
+        training (each fit uses copies: the objects passed stay unchanged),
+        e.g. :class:`skens.callbacks.GradientNoise`. Names must differ from
+        the estimator's own callbacks'.
+
     device : str, default='auto'
         Torch device: ``'auto'`` (CUDA when available, else CPU), ``'cpu'``,
         ``'cuda'`` or ``'cuda:N'``. The fitted input encoding runs on this
@@ -286,6 +292,7 @@ class DeepEnsembleClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDeep
         numeric_scaling="quantile",
         numeric_embedding="periodic",
         class_weight=None,
+        callbacks=None,
         device="auto",
         precision="fp32",
         random_state=None,
@@ -308,6 +315,7 @@ class DeepEnsembleClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDeep
             categorical_features=categorical_features,
             numeric_scaling=numeric_scaling,
             numeric_embedding=numeric_embedding,
+            callbacks=callbacks,
             device=device,
             precision=precision,
             random_state=random_state,
@@ -463,6 +471,7 @@ class DeepEnsembleRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseDeepEns
         numeric_scaling="quantile",
         numeric_embedding="periodic",
         loss="gaussian_nll",
+        callbacks=None,
         device="auto",
         precision="fp32",
         random_state=None,
@@ -485,6 +494,7 @@ class DeepEnsembleRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseDeepEns
             categorical_features=categorical_features,
             numeric_scaling=numeric_scaling,
             numeric_embedding=numeric_embedding,
+            callbacks=callbacks,
             device=device,
             precision=precision,
             random_state=random_state,
