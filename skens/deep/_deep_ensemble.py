@@ -8,6 +8,7 @@ from sklearn.utils import compute_sample_weight
 from sklearn.utils.validation import check_consistent_length
 
 from ..base import EnsembleClassifierMixin, EnsembleRegressorMixin, _concat
+from ..ensemble._aggregation import crossmax
 from ..nn import ClassificationTask, GaussianRegressionTask, SquaredErrorRegressionTask
 from ..utils import check_sample_weight
 from ..utils._compat import StrOptions, _fit_context
@@ -220,6 +221,15 @@ class DeepEnsembleClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDeep
         counted over the samples of positive ``sample_weight``; a dict maps
         labels to weights (missing labels weigh 1).
 
+    aggregation : {'mean', 'crossmax'}, default='mean'
+        How :meth:`predict` and :meth:`decision_function` combine the
+        members. ``'mean'``: the mean probability (``decision_function``
+        gives its logarithm, or the log-odds with two classes).
+        ``'crossmax'``: the CrossMax scores of the members' logits
+        (:func:`skens.ensemble.crossmax`, ``k=2``; ``k=1`` for one member),
+        robust to a few members with extreme, wrong logits; they are not
+        probabilities. ``predict_proba`` is the mean in both cases.
+
 %(trailing_parameters)s
 
     Attributes
@@ -269,8 +279,11 @@ class DeepEnsembleClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDeep
     _parameter_constraints = {
         **_BaseDeepEnsemble._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        "aggregation": [StrOptions({"mean", "crossmax"})],
     }
     _stratify = True
+    # Kinds built on this class without the parameter aggregate by the mean.
+    aggregation = "mean"
 
     def __init__(
         self,
@@ -292,6 +305,7 @@ class DeepEnsembleClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDeep
         numeric_scaling="quantile",
         numeric_embedding="periodic",
         class_weight=None,
+        aggregation="mean",
         callbacks=None,
         device="auto",
         precision="fp32",
@@ -322,6 +336,7 @@ class DeepEnsembleClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDeep
             verbose=verbose,
         )
         self.class_weight = class_weight
+        self.aggregation = aggregation
 
     def _make_task(self):
         return ClassificationTask()
@@ -375,6 +390,57 @@ class DeepEnsembleClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDeep
         X = self._validate_X_predict(X)
         for logits in self._raw_outputs(X, module=module):
             yield torch.softmax(logits.double(), dim=-1).numpy().transpose(1, 0, 2)
+
+    def _class_scores(self, X):
+        """Scores of each class under ``aggregation``, (n_samples, n_classes)."""
+        if self.aggregation == "mean":
+            with np.errstate(divide="ignore"):
+                return np.log(self.predict_proba(X))
+        X = self._validate_X_predict(X)
+        parts = []
+        for logits in self._raw_outputs(X):
+            member_logits = logits.double().numpy().transpose(1, 0, 2)
+            parts.append(crossmax(member_logits, k=min(2, len(member_logits))))
+        return _concat(parts)
+
+    def decision_function(self, X):
+        """Class scores under ``aggregation``: log mean probabilities, or CrossMax scores.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            With two classes, the score of ``classes_[1]`` minus that of
+            ``classes_[0]`` (positive: ``classes_[1]`` is predicted); else
+            one column per class of ``classes_``, whose argmax is
+            :meth:`predict`. Not probabilities with ``'crossmax'``.
+        """
+        scores = self._class_scores(X)
+        if scores.shape[1] == 2:
+            with np.errstate(invalid="ignore"):
+                return scores[:, 1] - scores[:, 0]
+        return scores
+
+    def predict(self, X):
+        """Class with the highest score under ``aggregation`` (the mean probability by default).
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        if self.aggregation == "mean":
+            return super().predict(X)
+        return self.classes_[np.argmax(self._class_scores(X), axis=1)]
 
 
 class DeepEnsembleRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseDeepEnsemble):
