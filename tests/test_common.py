@@ -10,7 +10,10 @@ from skens.utils.discovery import all_estimators
 _FAST_PARAMS = dict(
     n_members=3, hidden_layer_sizes=(16,), max_epochs=30, batch_size=32, random_state=0,
     n_snapshots=2, cycle_epochs=20,  # snapshot ensembles: 40 epochs
-    n_samples=5,  # MC dropout
+    n_samples=5,  # MC dropout, SWAG, SG-MCMC (per chain)
+    n_chains=2, burn_in=40, thinning=2,  # SG-MCMC: 50 epochs (and lr=3e-3 below)
+    swa_epochs=5,  # SWAG
+    n_heads=3,  # multi-head
 )
 
 # Checks expected to fail, each with its reason. The goal is an empty map.
@@ -28,6 +31,13 @@ EXPECTED_FAILED_CHECKS = {
     # The same training as the deep ensembles', then dropout samples or snapshots.
     "MCDropoutClassifier": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
     "MCDropoutRegressor": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
+    "EvidentialRegressor": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
+    "MultiHeadClassifier": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
+    "MultiHeadRegressor": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
+    "SGMCMCClassifier": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
+    "SGMCMCRegressor": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
+    "SWAGClassifier": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
+    "SWAGRegressor": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
     "SnapshotEnsembleClassifier": {
         "check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON
     },
@@ -40,7 +50,8 @@ EXPECTED_FAILED_CHECKS = {
 # The default network too (256x256, periodic embeddings, batch_size='auto', ...):
 # only the number of members and of epochs lowered, to keep the suite fast.
 _DEFAULT_NETWORK_PARAMS = dict(
-    n_members=2, max_epochs=30, random_state=0, n_snapshots=3, cycle_epochs=10, n_samples=5
+    n_members=2, max_epochs=30, random_state=0, n_snapshots=3, cycle_epochs=10, n_samples=5,
+    n_chains=2, burn_in=25, thinning=1, swa_epochs=5,
 )
 
 
@@ -82,6 +93,10 @@ def _tested_estimators():
             continue
         for settings in (_FAST_PARAMS, _DEFAULT_NETWORK_PARAMS):
             params = {k: v for k, v in settings.items() if k in Estimator().get_params()}
+            if "n_chains" in params:
+                # SG-MCMC's steps are RMSprop-sized and decay: a larger first step
+                # reaches the checks' training accuracy in a few epochs.
+                params["lr"] = 3e-3
             yield Estimator(**params)
 
 
@@ -109,6 +124,12 @@ def test_discovery_finds_the_estimators():
         "DistilledClassifier",
         "DistilledRegressor",
         "EnsembleSelectionClassifier",
+        "EvidentialRegressor",
+        "MCDropoutClassifier",
+        "SGMCMCClassifier",
+        "SGMCMCRegressor",
+        "SWAGClassifier",
+        "SWAGRegressor",
         "EnsembleSelectionRegressor",
         "TabularPreprocessor",
         "TreeEncoder",

@@ -2,7 +2,9 @@
 
 from ._deep_ensemble import DeepEnsembleClassifier, DeepEnsembleRegressor
 from ._distilled import DistilledClassifier, DistilledRegressor
+from ._evidential import EvidentialRegressor
 from ._mc_dropout import MCDropoutClassifier, MCDropoutRegressor
+from ._multihead import MultiHeadClassifier, MultiHeadRegressor
 from ._sgmcmc import SGMCMCClassifier, SGMCMCRegressor
 from ._snapshot import SnapshotEnsembleClassifier, SnapshotEnsembleRegressor
 from ._swag import SWAGClassifier, SWAGRegressor
@@ -12,8 +14,11 @@ __all__ = [
     "DeepEnsembleRegressor",
     "DistilledClassifier",
     "DistilledRegressor",
+    "EvidentialRegressor",
     "MCDropoutClassifier",
     "MCDropoutRegressor",
+    "MultiHeadClassifier",
+    "MultiHeadRegressor",
     "SGMCMCClassifier",
     "SGMCMCRegressor",
     "SnapshotEnsembleClassifier",

@@ -21,12 +21,16 @@ _COMMON_PARAMETERS = """
     n_members : int, default=8
         Number of ensemble members, all trained at once in one torch module.
 
-    ensemble_type : {'batchensemble', 'independent'}, default='batchensemble'
+    ensemble_type : {'batchensemble', 'independent', 'shared'}, default='batchensemble'
         ``'independent'``: each member has its own weight matrices (a classic
         deep ensemble). ``'batchensemble'``: hidden layers share one weight
         matrix and each member owns rank-1 scaling adapters and biases, as in
-        TabM; far fewer parameters for the same compute. Output layers are
-        independent in both.
+        TabM; far fewer parameters for the same compute. ``'shared'``: the
+        hidden layers and embeddings are one trunk shared by every member,
+        and each member is only its own output layer (a multi-head network;
+        see :class:`MultiHeadClassifier`): fewer parameters, and the trunk
+        runs once for shared rows, but the members differ much less. Output
+        layers are independent in all three.
 
     hidden_layer_sizes : array-like of int, default=(256, 256)
         Width of each hidden layer of every member. ``()`` gives an ensemble

@@ -8,8 +8,16 @@ from ._distillation import DistillationTask, GaussianDistillationTask, distillat
 from ._dropout import FastDropout
 from ._embedding import FeatureEmbedding, PeriodicEmbedding, embedding_dimension
 from ._encoding import EncodedNetwork, TabularEncoding
+from ._evidential import (
+    EvidentialEnsembleMLP,
+    EvidentialHead,
+    EvidentialRegressionTask,
+    evidential_moments,
+    evidential_nll,
+    evidential_regularizer,
+)
 from ._heads import GaussianHead
-from ._linear import BatchEnsembleLinear, EnsembleLinear
+from ._linear import BatchEnsembleLinear, EnsembleLinear, SharedLinear
 from ._losses import (
     EnsembleCriterion,
     ensemble_log_loss,
@@ -20,7 +28,7 @@ from ._losses import (
     mixture_gaussian_nll,
 )
 from ._mc_dropout import dropout_members, module_members
-from ._mlp import ACTIVATIONS, ENSEMBLE_TYPES, EnsembleMLP, GaussianEnsembleMLP
+from ._mlp import ACTIVATIONS, ENSEMBLE_TYPES, EnsembleMLP, GaussianEnsembleMLP, InputViews
 from ._quantization import parameter_bytes, quantize_weights
 from ._sgmcmc import PSGLD, SGHMC, polynomial_step_size
 from ._subset import independent_members, select_members, stack_members
@@ -43,16 +51,21 @@ __all__ = [
     "EnsembleLinear",
     "EnsembleMLP",
     "EnsembleTask",
+    "EvidentialEnsembleMLP",
+    "EvidentialHead",
+    "EvidentialRegressionTask",
     "FastDropout",
     "FeatureEmbedding",
     "GaussianEnsembleMLP",
     "GaussianDistillationTask",
     "GaussianHead",
     "GaussianRegressionTask",
+    "InputViews",
     "PeriodicEmbedding",
     "PSGLD",
     "SGHMC",
     "SWAGMoments",
+    "SharedLinear",
     "SquaredErrorRegressionTask",
     "TabularEncoding",
     "distillation_loss",
@@ -60,6 +73,9 @@ __all__ = [
     "embedding_dimension",
     "ensemble_log_loss",
     "ensemble_squared_error",
+    "evidential_moments",
+    "evidential_nll",
+    "evidential_regularizer",
     "member_cross_entropy",
     "member_gaussian_nll",
     "member_squared_error",

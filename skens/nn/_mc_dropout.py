@@ -3,9 +3,9 @@
 import torch
 
 from ._dropout import FastDropout
-from ._linear import BatchEnsembleLinear, EnsembleLinear
+from ._linear import BatchEnsembleLinear, EnsembleLinear, SharedLinear
 from ._mlp import EnsembleMLP
-from ._subset import select_members
+from ._subset import _expand_shared, select_members
 
 __all__ = ["dropout_members", "module_members"]
 
@@ -42,7 +42,7 @@ def module_members(module):
 def _next_linear(mlp, position):
     """The linear layer that reads the output of ``mlp.hidden[position]``."""
     for layer in list(mlp.hidden)[position + 1 :]:
-        if isinstance(layer, (EnsembleLinear, BatchEnsembleLinear)):
+        if isinstance(layer, (EnsembleLinear, BatchEnsembleLinear, SharedLinear)):
             return layer
     return mlp.output
 
@@ -55,8 +55,10 @@ def dropout_members(module, n_samples, *, generator=None):
     probability ``p`` keeps each unit with probability ``1 - p``, and the
     kept units are scaled by ``1 / (1 - p)``. The masks are folded into the
     weights of the next layer (the rows of an :class:`EnsembleLinear`, the
-    input adapter of a :class:`BatchEnsembleLinear`), so the result computes
-    every sample in one evaluation-mode pass.
+    input adapter of a :class:`BatchEnsembleLinear`; a shared trunk's
+    :class:`SharedLinear` first becomes an :class:`EnsembleLinear` with a
+    copy per sample), so the result computes every sample in one
+    evaluation-mode pass.
 
     One mask set is shared by all rows (a fixed sub-network per sample),
     where Gal & Ghahramani draw masks per row: the distribution of each
@@ -101,6 +103,9 @@ def dropout_members(module, n_samples, *, generator=None):
                 continue
             found = True
             target = _next_linear(mlp, position)
+            if isinstance(target, SharedLinear):
+                # Masks differ by member: the trunk layer gets a copy per member.
+                _expand_shared(target)
             keep = torch.rand(len(members), target.in_features, generator=generator) >= layer.p
             keep = keep.to(torch.float32) / (1.0 - layer.p)
             with torch.no_grad():

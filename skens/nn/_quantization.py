@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from ._embedding import PeriodicEmbedding
-from ._linear import BatchEnsembleLinear, EnsembleLinear
+from ._linear import BatchEnsembleLinear, EnsembleLinear, SharedLinear
 from ._subset import _fold_adapters
 
 __all__ = ["quantize_weights", "parameter_bytes"]
@@ -128,6 +128,21 @@ class Int8BatchEnsembleLinear(_Int8Weight, BatchEnsembleLinear):
         return out * scale if self.bias is None else torch.addcmul(self.bias, out, scale)
 
 
+class Int8SharedLinear(_Int8Weight, SharedLinear):
+    """A :class:`SharedLinear` whose weight is stored as int8.
+
+    On the CPU the shared rows are multiplied once, in int8 (see the
+    module's notes).
+    """
+
+    def forward_shared(self, x):
+        if not _int8_kernels(x):
+            return super().forward_shared(x)
+        rows, row_scale = _quantize_rows(x.reshape(-1, x.shape[-1]))
+        out = _int8_linear(rows, row_scale, self.weight_int8, self.weight_scale, self.bias)
+        return out.view(*x.shape[:-1], -1)
+
+
 class Int8PeriodicEmbedding(_Int8Weight, PeriodicEmbedding):
     """A :class:`PeriodicEmbedding` whose linear maps are stored as int8."""
 
@@ -139,6 +154,7 @@ class Int8Embedding(_Int8Weight, nn.Embedding):
 _QUANTIZED = {
     EnsembleLinear: Int8EnsembleLinear,
     BatchEnsembleLinear: Int8BatchEnsembleLinear,
+    SharedLinear: Int8SharedLinear,
     PeriodicEmbedding: Int8PeriodicEmbedding,
     nn.Embedding: Int8Embedding,
 }
@@ -148,7 +164,8 @@ def quantize_weights(module, *, inplace=False):
     """Store the weights of a module's skens layers as int8 (post-training).
 
     Every :class:`EnsembleLinear`, :class:`BatchEnsembleLinear`,
-    :class:`PeriodicEmbedding` and ``nn.Embedding`` inside ``module`` keeps
+    :class:`SharedLinear`, :class:`PeriodicEmbedding` and ``nn.Embedding``
+    inside ``module`` keeps
     its weight as int8 values with one float32 scale per output channel
     (symmetric: ``weight ≈ scale * int8``), and dequantizes it when it runs.
     Biases, adapters, frequencies and buffers are left as they are (a

@@ -5,7 +5,7 @@ import copy
 import torch
 
 from ._embedding import FeatureEmbedding, PeriodicEmbedding
-from ._linear import BatchEnsembleLinear, EnsembleLinear
+from ._linear import BatchEnsembleLinear, EnsembleLinear, SharedLinear
 
 __all__ = ["select_members", "stack_members", "independent_members"]
 
@@ -100,13 +100,57 @@ def _fold_adapters(layer):
     layer.weight = torch.nn.Parameter(weight, requires_grad=requires_grad)
 
 
+def _expand_shared(layer):
+    """Turn a :class:`SharedLinear` into the :class:`EnsembleLinear` it equals.
+
+    Each member gets its own copy of the shared weight and bias.
+    """
+    requires_grad = layer.weight.requires_grad
+    n, d_in, d_out = layer.n_members, layer.in_features, layer.out_features
+    with torch.no_grad():
+        weight = layer.weight.detach().expand(n, d_in, d_out).clone()
+        bias = None
+        if layer.bias is not None:
+            bias = layer.bias.detach().expand(n, 1, d_out).clone()
+    del layer._parameters["weight"]
+    del layer._parameters["bias"]
+    layer.__class__ = EnsembleLinear
+    layer.weight = torch.nn.Parameter(weight, requires_grad=requires_grad)
+    layer.bias = None if bias is None else torch.nn.Parameter(bias, requires_grad=requires_grad)
+
+
+def _expand_embedding(layer, n_members):
+    """Give each of ``n_members`` members its own copy of a shared :class:`FeatureEmbedding`."""
+
+    def copies(tensor, lead=()):
+        return torch.nn.Parameter(
+            tensor.detach().expand(*lead, *tensor.shape).clone(),
+            requires_grad=tensor.requires_grad,
+        )
+
+    for embedding in layer.embeddings:
+        n_codes = embedding.num_embeddings
+        weight = embedding.weight.detach().unsqueeze(1).expand(n_codes, n_members, -1)
+        embedding.weight = torch.nn.Parameter(
+            weight.reshape(n_codes, -1).clone(), requires_grad=embedding.weight.requires_grad
+        )
+        embedding.embedding_dim = embedding.weight.shape[1]
+    if layer.periodic is not None:
+        for name in _MEMBER_FIRST[PeriodicEmbedding]:
+            setattr(layer.periodic, name, copies(getattr(layer.periodic, name), (n_members,)))
+        layer.periodic.n_members = n_members
+    layer.n_members = n_members
+
+
 def independent_members(module, *, inplace=False):
-    """A module whose BatchEnsemble layers are replaced by the independent layers they equal.
+    """A module whose shared layers are replaced by the independent layers they equal.
 
     Each :class:`BatchEnsembleLinear` becomes an :class:`EnsembleLinear`
-    whose member ``k`` holds ``diag(r_k) W diag(s_k)``: the same outputs,
-    with no weight shared between members (so that members of several such
-    modules can be joined by :func:`stack_members`).
+    whose member ``k`` holds ``diag(r_k) W diag(s_k)``, and each
+    :class:`SharedLinear` (a shared trunk) an :class:`EnsembleLinear` that
+    holds a copy of its map per member; shared embeddings become per-member
+    copies: the same outputs, with no weight shared between members (so that
+    members of several such modules can be joined by :func:`stack_members`).
 
     Parameters
     ----------
@@ -132,9 +176,16 @@ def independent_members(module, *, inplace=False):
     """
     if not inplace:
         module = copy.deepcopy(module)
+    counts = {
+        m.n_members for m in module.modules() if isinstance(getattr(m, "n_members", None), int)
+    }
     for layer in module.modules():
-        if type(layer) is BatchEnsembleLinear:
+        if isinstance(layer, FeatureEmbedding) and layer.n_members is None and len(counts) == 1:
+            _expand_embedding(layer, next(iter(counts)))
+        elif type(layer) is BatchEnsembleLinear:
             _fold_adapters(layer)
+        elif type(layer) is SharedLinear:
+            _expand_shared(layer)
     return module
 
 
@@ -160,8 +211,9 @@ def stack_members(modules):
     ----------
     modules : sequence of torch.nn.Module
         Modules built from skens' ensemble layers, of one architecture.
-        BatchEnsemble layers share their weight: pass them through
-        :func:`independent_members` first unless that weight is the same.
+        BatchEnsemble layers and shared trunks share their weights: pass
+        them through :func:`independent_members` first unless those weights
+        are the same.
 
     Returns
     -------
@@ -225,6 +277,6 @@ def stack_members(modules):
             raise ValueError(
                 f"'{name}' is shared by the members and differs between the modules; "
                 "stack modules whose shared tensors are equal (independent_members makes "
-                "BatchEnsemble layers independent)."
+                "BatchEnsemble layers and shared trunks independent)."
             )
     return stacked

@@ -14,6 +14,7 @@ _PUBLIC_PACKAGES = ("skens", "skens.ensemble", "skens.preprocessing")
 _PUBLIC_MODULES = (
     "skens",
     "skens.base",
+    "skens.callbacks",
     "skens.ensemble",
     "skens.exceptions",
     "skens.metrics",

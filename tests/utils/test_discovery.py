@@ -17,7 +17,11 @@ def test_type_filter():
         "DeepEnsembleRegressor",
         "DistilledRegressor",
         "EnsembleSelectionRegressor",
+        "EvidentialRegressor",
         "MCDropoutRegressor",
+        "MultiHeadRegressor",
+        "SGMCMCRegressor",
+        "SWAGRegressor",
         "SnapshotEnsembleRegressor",
     ]
     assert [n for n, _ in all_estimators("regressor")] == regressors
@@ -31,8 +35,15 @@ def test_type_filter():
         "DistilledRegressor",
         "EnsembleSelectionClassifier",
         "EnsembleSelectionRegressor",
+        "EvidentialRegressor",
         "MCDropoutClassifier",
         "MCDropoutRegressor",
+        "MultiHeadClassifier",
+        "MultiHeadRegressor",
+        "SGMCMCClassifier",
+        "SGMCMCRegressor",
+        "SWAGClassifier",
+        "SWAGRegressor",
         "SnapshotEnsembleClassifier",
         "SnapshotEnsembleRegressor",
     ]
