@@ -10,7 +10,13 @@ seed:
 - ``deep``: the default deep ensemble (8 BatchEnsemble members);
 - ``mc_dropout``: ``MCDropoutClassifier`` / ``Regressor`` (30 dropout samples);
 - ``snapshot``: ``SnapshotEnsembleClassifier`` / ``Regressor`` (5 cycles of
-  20 epochs).
+  20 epochs);
+- ``sgmcmc``: ``SGMCMCClassifier`` / ``Regressor`` (4 pSGLD chains, 10 samples
+  each, temperature 1); ``sgmcmc_cold``: the same at temperature 0.1 (a cold
+  posterior);
+- ``swag``: ``SWAGClassifier`` / ``Regressor`` (30 low-rank SWAG samples);
+- ``multihead``: ``MultiHeadClassifier`` / ``Regressor`` (8 bootstrap heads);
+- ``evidential``: ``EvidentialRegressor`` (regression tables only).
 
 Reported: test log loss (classification) or Gaussian NLL (regression), ECE
 (classification), AURC of the maximum probability (classification), 90%
@@ -34,21 +40,34 @@ sys.path.insert(1, str(ROOT))
 
 from benchutil import capped_split  # noqa: E402
 
-METHODS = ("single", "deep", "mc_dropout", "snapshot")
+METHODS = ("single", "deep", "mc_dropout", "snapshot", "sgmcmc", "sgmcmc_cold", "swag",
+           "multihead", "evidential")
+DEVICE = "auto"
 
 
 def _model(method, regression, seed):
     import skens
 
     kind = "Regressor" if regression else "Classifier"
+    common = dict(random_state=seed, device=DEVICE)
     if method == "single":
-        return getattr(skens, f"DeepEnsemble{kind}")(n_members=1, random_state=seed)
+        return getattr(skens, f"DeepEnsemble{kind}")(n_members=1, **common)
     if method == "deep":
-        return getattr(skens, f"DeepEnsemble{kind}")(random_state=seed)
+        return getattr(skens, f"DeepEnsemble{kind}")(**common)
     if method == "mc_dropout":
-        return getattr(skens, f"MCDropout{kind}")(random_state=seed)
+        return getattr(skens, f"MCDropout{kind}")(**common)
     if method == "snapshot":
-        return getattr(skens, f"SnapshotEnsemble{kind}")(random_state=seed)
+        return getattr(skens, f"SnapshotEnsemble{kind}")(**common)
+    if method == "sgmcmc":
+        return getattr(skens, f"SGMCMC{kind}")(**common)
+    if method == "sgmcmc_cold":
+        return getattr(skens, f"SGMCMC{kind}")(temperature=0.1, **common)
+    if method == "swag":
+        return getattr(skens, f"SWAG{kind}")(**common)
+    if method == "multihead":
+        return getattr(skens, f"MultiHead{kind}")(**common)
+    if method == "evidential":
+        return skens.EvidentialRegressor(**common) if regression else None
     raise ValueError(method)
 
 
@@ -65,6 +84,8 @@ def run_one(name, seed, args):
     record = dict(dataset=name, seed=seed, task=task, n_train=len(y_train), n_test=len(y_test))
     for method in args.methods:
         model = _model(method, regression, seed)
+        if model is None:  # not defined for this task
+            continue
         start = time.perf_counter()
         model.fit(X_train, y_train)
         fit_seconds = time.perf_counter() - start
@@ -90,6 +111,25 @@ def run_one(name, seed, args):
             )
         record[method].update(fit_seconds=fit_seconds, predict_seconds=predict_seconds)
     return record
+
+
+def _init_worker(device, jobs):
+    global DEVICE
+    DEVICE = device
+    if jobs > 1:
+        import os
+
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // jobs))
+
+
+def _safe_run(run, args):
+    name, seed = run
+    try:
+        return run_one(name, seed, args)
+    except Exception as exc:  # recorded; the run goes on
+        return dict(dataset=name, seed=seed, error=f"{type(exc).__name__}: {exc}")
 
 
 def to_markdown(records, command, methods):
@@ -147,6 +187,8 @@ def main():
     parser.add_argument("--max-test", type=int, default=3000)
     parser.add_argument("--external", action="store_true", help="the external tables")
     parser.add_argument("--output", default=None)
+    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
+    parser.add_argument("--device", default="auto")
     parser.add_argument("--render-only", action="store_true")
     parser.add_argument("--write-doc", action="store_true")
     parser.add_argument("--doc", default=str(ROOT / "doc" / "benchmarks.md"))
@@ -168,15 +210,26 @@ def main():
     if args.render_only:
         records = [json.loads(line) for line in open(output)]
     else:
+        runs = [(name, int(seed)) for name in names for seed in args.seeds.split(",")]
         records = []
         with open(output, "w") as out:
-            for name in names:
-                for seed in (int(s) for s in args.seeds.split(",")):
-                    try:
-                        record = run_one(name, seed, args)
-                    except Exception as exc:  # recorded; the run goes on
-                        record = dict(dataset=name, seed=seed,
-                                      error=f"{type(exc).__name__}: {exc}")
+            if args.jobs > 1:
+                from concurrent.futures import ProcessPoolExecutor, as_completed
+
+                with ProcessPoolExecutor(args.jobs, initializer=_init_worker,
+                                         initargs=(args.device, args.jobs)) as pool:
+                    futures = [pool.submit(_safe_run, run, args) for run in runs]
+                    for future in as_completed(futures):  # written as they finish
+                        record = future.result()
+                        records.append(record)
+                        out.write(json.dumps(record) + "\n")
+                        out.flush()
+                        print(json.dumps(record), flush=True)
+                records.sort(key=lambda r: runs.index((r["dataset"], r["seed"])))
+            else:
+                _init_worker(args.device, 1)
+                for run in runs:
+                    record = _safe_run(run, args)
                     records.append(record)
                     out.write(json.dumps(record) + "\n")
                     out.flush()

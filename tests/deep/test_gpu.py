@@ -107,3 +107,35 @@ def test_cuda_prediction_batches_are_large(tiny):
     assert clf._predict_batch_size(sizes, "cuda") > clf._predict_batch_size(sizes, "cpu")
     X_big = np.random.RandomState(0).randn(100_000, 5)
     assert len(list(clf._raw_outputs(X_big))) <= 2
+
+
+def test_every_uncertainty_method_trains_and_predicts_on_cuda():
+    import skens
+    from skens.callbacks import GradientNoise
+
+    X, y = make_classification(n_samples=200, n_features=5, random_state=0)
+    Xr, yr = make_regression(n_samples=200, n_features=5, noise=1.0, random_state=0)
+    small = dict(hidden_layer_sizes=(16,), random_state=0, device="cuda")
+    models = [
+        (skens.MCDropoutClassifier(n_samples=4, max_epochs=10, **small), X, y),
+        (skens.SnapshotEnsembleRegressor(n_snapshots=2, cycle_epochs=5, **small), Xr, yr),
+        (skens.SGMCMCClassifier(n_chains=2, n_samples=2, burn_in=5, thinning=2, **small), X, y),
+        (skens.SGMCMCRegressor(n_chains=2, n_samples=2, burn_in=5, thinning=2, sampler="sghmc",
+                               **small), Xr, yr),
+        (skens.SWAGClassifier(n_samples=4, swa_epochs=3, max_epochs=10, **small), X, y),
+        (skens.EvidentialRegressor(max_epochs=10, **small), Xr, yr),
+        (skens.MultiHeadClassifier(n_heads=3, view="noise", max_epochs=10, **small), X, y),
+        (skens.DeepEnsembleClassifier(n_members=3, max_epochs=5, aggregation="crossmax",
+                                      callbacks=[GradientNoise()], **small), X, y),
+    ]
+    for model, features, target in models:
+        model.fit(features, target)
+        assert model.device_.startswith("cuda")
+        assert all(p.is_cuda for p in model.net_.module_.parameters())
+        restored = pickle.loads(pickle.dumps(model))
+        if hasattr(model, "predict_proba"):
+            out = model.predict_proba(features)
+            np.testing.assert_allclose(restored.predict_proba(features), out, rtol=1e-5)
+        else:
+            out = np.stack(model.predict(features, return_std=True))
+        assert np.all(np.isfinite(out)), type(model).__name__
