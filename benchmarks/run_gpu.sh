@@ -51,10 +51,12 @@ fi
 if want uncertainty; then
 echo "== uncertainty methods"
 export PYTHONPATH=$PYTHONPATH:$PWD/.devdata/site
+METHODS=${UNCERTAINTY_METHODS:-single,deep,mc_dropout,snapshot,sgmcmc,sgmcmc_cold,swag,multihead,evidential}
 for part in public external; do
     flag=""; [ $part = external ] && flag=--external
     timeout 370 python3 benchmarks/bench_uncertainty_methods.py $flag --seeds 0,1 --jobs 8 \
-        --device cuda --output "$OUT/uncertainty_$part.jsonl" > "$OUT/uncertainty_$part.log" 2>&1 &
+        --methods "$METHODS" --device cuda --output "$OUT/uncertainty_$part.jsonl" \
+        > "$OUT/uncertainty_$part.log" 2>&1 &
 done
 wait
 grep -c dataset "$OUT"/uncertainty_*.jsonl; grep -h "^- " "$OUT"/uncertainty_*.log | head -20
