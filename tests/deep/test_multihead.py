@@ -57,7 +57,7 @@ def test_regressor_views_and_return_std(view):
 def test_parameters_map_onto_the_deep_ensemble():
     clf = MultiHeadClassifier(n_heads=5, view="feature_dropout")
     assert clf.n_members == 5 and clf.ensemble_type == "shared" and not clf.bootstrap
-    assert MultiHeadClassifier().bootstrap
+    assert MultiHeadClassifier(view="bootstrap").bootstrap and not MultiHeadClassifier().bootstrap
     params = clf.get_params()
     assert "n_heads" in params and not {"n_members", "ensemble_type", "bootstrap"} & set(params)
     assert clone(clf).n_members == 5
