@@ -56,6 +56,12 @@ def select_members(module, members):
     members = torch.as_tensor(list(members), dtype=torch.long)
     if members.dim() != 1 or not len(members):
         raise ValueError("members must be a non-empty sequence of member indices.")
+    if any(hasattr(m, "weight_int8") for m in module.modules()):
+        # Its int8 weights and scales are buffers this function does not slice.
+        raise ValueError(
+            "select_members needs a float module, got one quantized by quantize_weights: "
+            "select the members first, then quantize the subset."
+        )
     counts = {
         m.n_members for m in module.modules() if isinstance(getattr(m, "n_members", None), int)
     }

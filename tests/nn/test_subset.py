@@ -112,3 +112,16 @@ def test_independent_members_keeps_the_outputs():
     assert any(isinstance(m, BatchEnsembleLinear) for m in mlp.modules())
     with torch.no_grad():
         torch.testing.assert_close(folded(x), mlp(x))
+
+
+def test_select_members_refuses_a_quantized_module():
+    from skens.nn import EnsembleMLP, quantize_weights, select_members
+
+    mlp = EnsembleMLP(3, 2, n_members=3, hidden_layer_sizes=(8,), ensemble_type="independent")
+    quantized = quantize_weights(mlp.eval())
+    with pytest.raises(ValueError, match="select the members first"):
+        select_members(quantized, [1])
+    # The other order works.
+    x = torch.randn(4, 3)
+    subset = quantize_weights(select_members(mlp, [1]))
+    torch.testing.assert_close(subset(x), quantized(x)[:, [1]], atol=1e-5, rtol=0)
