@@ -114,6 +114,15 @@ def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
 
+@pytest.mark.parametrize(
+    "Estimator",
+    [E for _, E in all_estimators() if hasattr(E, "_parameter_constraints")],
+    ids=lambda E: E.__name__,
+)
+def test_every_parameter_has_a_constraint_and_no_other(Estimator):
+    assert set(Estimator._parameter_constraints) == set(Estimator._get_param_names())
+
+
 def test_discovery_finds_the_estimators():
     names = [name for name, _ in all_estimators()]
     assert {

@@ -158,6 +158,20 @@ def _effective_patience(patience, n_train, batch_size):
     return max(int(patience), int(np.ceil(_MIN_PATIENCE_STEPS / steps_per_epoch)))
 
 
+def _store_params(estimator, params):
+    """Store each ``__init__`` argument as the attribute of the same name.
+
+    The body of every deep estimator's ``__init__`` (``params`` is its
+    ``locals()``): scikit-learn reads the parameters back by name, so
+    storing them is all ``__init__`` does. The parameters a kind fixes are
+    class attributes or properties instead (SG-MCMC's ``ensemble_type``,
+    the snapshot schedule's ``max_epochs``...).
+    """
+    for name, value in params.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
+
+
 class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
     """Parameters, fitting and batched inference shared by the deep ensembles."""
 
@@ -184,6 +198,17 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A kind validates the parameters of its own signature: those it fixes
+        # (class attributes, properties) or lacks drop out of the inherited
+        # constraints. tests/test_common.py checks that every parameter has one.
+        if "__init__" in cls.__dict__:
+            names = set(cls._get_param_names())
+            cls._parameter_constraints = {
+                k: v for k, v in cls._parameter_constraints.items() if k in names
+            }
 
     @abstractmethod
     def __init__(
@@ -631,7 +656,11 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         net.fit(train, y=None)
         self._record_history(net)
         self.net_ = net
-        self._after_training(data)
+        try:
+            self._after_training(data)
+        except BaseException:
+            self._reset()  # a failed fit leaves an unfitted estimator
+            raise
         net.trim_for_prediction()
         # The module holds the encoding as buffers; the net's copy of its
         # construction arguments would store the quantile tables twice.

@@ -230,9 +230,10 @@ class DeepEnsembleClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDeep
         members. ``'mean'``: the mean probability (``decision_function``
         gives its logarithm, or the log-odds with two classes).
         ``'crossmax'``: the CrossMax scores of the members' logits
-        (:func:`skens.ensemble.crossmax`, ``k=2``; ``k=1`` for one member),
-        robust to a few members with extreme, wrong logits; they are not
-        probabilities. ``predict_proba`` is the mean in both cases.
+        (:func:`skens.ensemble.crossmax`, ``k=2``), robust to a few members
+        with extreme, wrong logits; they are not probabilities (with one
+        member: its log-probabilities). ``predict_proba`` is the mean in
+        both cases.
 
 %(trailing_parameters)s
 
@@ -404,7 +405,10 @@ class DeepEnsembleClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDeep
         parts = []
         for logits in self._raw_outputs(X):
             member_logits = logits.double().numpy().transpose(1, 0, 2)
-            parts.append(crossmax(member_logits, k=min(2, len(member_logits))))
+            if len(member_logits) == 1:  # CrossMax needs two members
+                parts.append(torch.log_softmax(logits[:, 0].double(), dim=-1).numpy())
+            else:
+                parts.append(crossmax(member_logits, k=2))
         return _concat(parts)
 
     def decision_function(self, X):

@@ -7,6 +7,7 @@ from sklearn.utils import Bunch
 from ..base import _concat, _weights
 from ..metrics._uncertainty import _member_average
 from ..utils._compat import Interval
+from ._base import _store_params
 from ._deep_ensemble import DeepEnsembleRegressor, _docstring
 
 __all__ = ["EvidentialRegressor"]
@@ -163,32 +164,7 @@ class EvidentialRegressor(DeepEnsembleRegressor):
         random_state=None,
         verbose=0,
     ):
-        # _BaseDeepEnsemble's __init__: DeepEnsembleRegressor's would set its
-        # ``loss``, which the evidential task fixes.
-        super(DeepEnsembleRegressor, self).__init__(
-            n_members=n_members,
-            ensemble_type=ensemble_type,
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            dropout=dropout,
-            lr=lr,
-            weight_decay=weight_decay,
-            batch_size=batch_size,
-            max_epochs=max_epochs,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            patience=patience,
-            bootstrap=bootstrap,
-            categorical_features=categorical_features,
-            numeric_scaling=numeric_scaling,
-            numeric_embedding=numeric_embedding,
-            callbacks=callbacks,
-            device=device,
-            precision=precision,
-            random_state=random_state,
-            verbose=verbose,
-        )
-        self.coeff = coeff
+        _store_params(self, locals())
 
     def _make_task(self):
         from ..nn._evidential import EvidentialRegressionTask

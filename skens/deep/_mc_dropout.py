@@ -8,6 +8,7 @@ from sklearn.utils import check_random_state
 
 from ..nn import dropout_members
 from ..utils._compat import Interval
+from ._base import _store_params
 from ._deep_ensemble import DeepEnsembleClassifier, DeepEnsembleRegressor, _docstring
 
 __all__ = ["MCDropoutClassifier", "MCDropoutRegressor"]
@@ -147,31 +148,7 @@ class MCDropoutClassifier(_MCDropoutMixin, DeepEnsembleClassifier):
         random_state=None,
         verbose=0,
     ):
-        super().__init__(
-            n_members=n_members,
-            ensemble_type=ensemble_type,
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            dropout=dropout,
-            lr=lr,
-            weight_decay=weight_decay,
-            batch_size=batch_size,
-            max_epochs=max_epochs,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            patience=patience,
-            bootstrap=bootstrap,
-            categorical_features=categorical_features,
-            numeric_scaling=numeric_scaling,
-            numeric_embedding=numeric_embedding,
-            class_weight=class_weight,
-            callbacks=callbacks,
-            device=device,
-            precision=precision,
-            random_state=random_state,
-            verbose=verbose,
-        )
-        self.n_samples = n_samples
+        _store_params(self, locals())
 
 
 class MCDropoutRegressor(_MCDropoutMixin, DeepEnsembleRegressor):
@@ -264,31 +241,7 @@ class MCDropoutRegressor(_MCDropoutMixin, DeepEnsembleRegressor):
         random_state=None,
         verbose=0,
     ):
-        super().__init__(
-            n_members=n_members,
-            ensemble_type=ensemble_type,
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            dropout=dropout,
-            lr=lr,
-            weight_decay=weight_decay,
-            batch_size=batch_size,
-            max_epochs=max_epochs,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            patience=patience,
-            bootstrap=bootstrap,
-            categorical_features=categorical_features,
-            numeric_scaling=numeric_scaling,
-            numeric_embedding=numeric_embedding,
-            loss=loss,
-            callbacks=callbacks,
-            device=device,
-            precision=precision,
-            random_state=random_state,
-            verbose=verbose,
-        )
-        self.n_samples = n_samples
+        _store_params(self, locals())
 
 
 def _mc_docstring(doc):

@@ -3,6 +3,7 @@
 from numbers import Integral, Real
 
 from ..utils._compat import Interval, StrOptions
+from ._base import _store_params
 from ._deep_ensemble import DeepEnsembleClassifier, DeepEnsembleRegressor, _docstring
 
 __all__ = ["MultiHeadClassifier", "MultiHeadRegressor"]
@@ -39,8 +40,11 @@ _MULTIHEAD_PARAMETERS = """
 
 _MULTIHEAD_DROPOUT = """
     dropout : float, default=0.1
-        Dropout probability after each hidden layer of the trunk; one mask
-        per row serves every head.
+        Dropout probability after each hidden layer of the trunk. With
+        ``view='bootstrap'`` the heads read the same rows, the trunk runs
+        once and one mask per row serves every head; with the other views
+        each head's perturbed rows go through the trunk, with masks of their
+        own.
 
 """
 
@@ -117,13 +121,6 @@ class _MultiHeadMixin:
             n_view_features=self._column_layout(n_features).n_numeric,
         )
         return params
-
-
-def _set_params(estimator, params):
-    # Not _BaseDeepEnsemble.__init__: n_members, ensemble_type and bootstrap
-    # are fixed by the method or follow from n_heads and view (properties).
-    for name, value in params.items():
-        setattr(estimator, name, value)
 
 
 class MultiHeadClassifier(_MultiHeadMixin, DeepEnsembleClassifier):
@@ -215,7 +212,7 @@ class MultiHeadClassifier(_MultiHeadMixin, DeepEnsembleClassifier):
         random_state=None,
         verbose=0,
     ):
-        _set_params(self, {k: v for k, v in locals().items() if k not in ("self", "__class__")})
+        _store_params(self, locals())
 
 
 class MultiHeadRegressor(_MultiHeadMixin, DeepEnsembleRegressor):
@@ -314,7 +311,7 @@ class MultiHeadRegressor(_MultiHeadMixin, DeepEnsembleRegressor):
         random_state=None,
         verbose=0,
     ):
-        _set_params(self, {k: v for k, v in locals().items() if k not in ("self", "__class__")})
+        _store_params(self, locals())
 
 
 def _multihead_docstring(doc):

@@ -9,6 +9,7 @@ from skorch.callbacks import Callback
 
 from ..nn import PSGLD, SGHMC, polynomial_step_size, stack_members
 from ..utils._compat import Interval, StrOptions
+from ._base import _store_params
 from ._deep_ensemble import DeepEnsembleClassifier, DeepEnsembleRegressor, _docstring
 
 __all__ = ["SGMCMCClassifier", "SGMCMCRegressor", "ChainSampling"]
@@ -198,24 +199,21 @@ class _SGMCMCMixin:
         return _SAMPLERS[self.sampler], params
 
     def _get_callbacks(self, valid_dataset, patience, seen):
-        # Kept here too: trimming the net for prediction drops its callbacks.
-        self._sampling = ChainSampling(self.burn_in, self.thinning, self.final_lr_ratio)
+        sampling = ChainSampling(self.burn_in, self.thinning, self.final_lr_ratio)
         return [*super()._get_callbacks(valid_dataset, patience, seen),
-                ("chain_sampling", self._sampling)]
+                ("chain_sampling", sampling)]
 
     def _after_training(self, data):
-        samples = self._sampling.samples_
-        del self._sampling
+        samples = dict(self.net_.callbacks_)["chain_sampling"].samples_
+        if not samples:  # training stopped early (a callback interrupted it)
+            raise RuntimeError(
+                f"{type(self).__name__}: training stopped after {len(self.net_.history)} "
+                f"epochs, before the first sample (after burn_in={self.burn_in} + "
+                f"thinning={self.thinning} epochs); no member to predict with."
+            )
         device = next(self.net_.module_.parameters()).device
         self.net_.module_.network = stack_members(samples).to(device)
         self.chain_index_ = np.tile(np.arange(self.n_chains), len(samples))
-
-
-def _set_params(estimator, params):
-    # Not _BaseDeepEnsemble.__init__: the parameters the method fixes are
-    # class attributes or properties, not parameters.
-    for name, value in params.items():
-        setattr(estimator, name, value)
 
 
 class SGMCMCClassifier(_SGMCMCMixin, DeepEnsembleClassifier):
@@ -300,7 +298,7 @@ class SGMCMCClassifier(_SGMCMCMixin, DeepEnsembleClassifier):
         random_state=None,
         verbose=0,
     ):
-        _set_params(self, {k: v for k, v in locals().items() if k not in ("self", "__class__")})
+        _store_params(self, locals())
 
 
 class SGMCMCRegressor(_SGMCMCMixin, DeepEnsembleRegressor):
@@ -387,7 +385,7 @@ class SGMCMCRegressor(_SGMCMCMixin, DeepEnsembleRegressor):
         random_state=None,
         verbose=0,
     ):
-        _set_params(self, {k: v for k, v in locals().items() if k not in ("self", "__class__")})
+        _store_params(self, locals())
 
 
 def _sgmcmc_docstring(doc):

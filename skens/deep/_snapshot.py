@@ -8,6 +8,7 @@ from skorch.callbacks import Callback
 
 from ..nn import independent_members, stack_members
 from ..utils._compat import Interval
+from ._base import _store_params
 from ._deep_ensemble import DeepEnsembleClassifier, DeepEnsembleRegressor, _docstring
 
 __all__ = ["SnapshotEnsembleClassifier", "SnapshotEnsembleRegressor", "CyclicSnapshots"]
@@ -117,24 +118,20 @@ class _SnapshotMixin:
         return self.n_snapshots * self.cycle_epochs
 
     def _get_callbacks(self, valid_dataset, patience, seen):
-        # Kept here too: trimming the net for prediction drops its callbacks.
-        self._snapshots = CyclicSnapshots(self.cycle_epochs)
         return [*super()._get_callbacks(valid_dataset, patience, seen),
-                ("snapshots", self._snapshots)]
+                ("snapshots", CyclicSnapshots(self.cycle_epochs))]
 
     def _after_training(self, data):
-        snapshots = self._snapshots.snapshots_
-        del self._snapshots
+        snapshots = dict(self.net_.callbacks_)["snapshots"].snapshots_
+        if not snapshots:  # training stopped early (a callback interrupted it)
+            raise RuntimeError(
+                f"{type(self).__name__}: training stopped after {len(self.net_.history)} "
+                f"epochs, before the end of the first cycle (cycle_epochs="
+                f"{self.cycle_epochs}); no snapshot to predict with."
+            )
         device = next(self.net_.module_.parameters()).device
         stacked = stack_members([independent_members(s, inplace=True) for s in snapshots])
         self.net_.module_.network = stacked.to(device)
-
-
-def _set_params(estimator, params):
-    # Not _BaseDeepEnsemble.__init__: max_epochs, early_stopping, patience and
-    # validation_fraction are fixed by the method (class attributes), not parameters.
-    for name, value in params.items():
-        setattr(estimator, name, value)
 
 
 class SnapshotEnsembleClassifier(_SnapshotMixin, DeepEnsembleClassifier):
@@ -207,7 +204,7 @@ class SnapshotEnsembleClassifier(_SnapshotMixin, DeepEnsembleClassifier):
         random_state=None,
         verbose=0,
     ):
-        _set_params(self, {k: v for k, v in locals().items() if k not in ("self", "__class__")})
+        _store_params(self, locals())
 
 
 class SnapshotEnsembleRegressor(_SnapshotMixin, DeepEnsembleRegressor):
@@ -290,7 +287,7 @@ class SnapshotEnsembleRegressor(_SnapshotMixin, DeepEnsembleRegressor):
         random_state=None,
         verbose=0,
     ):
-        _set_params(self, {k: v for k, v in locals().items() if k not in ("self", "__class__")})
+        _store_params(self, locals())
 
 
 def _snapshot_docstring(doc):

@@ -6,8 +6,10 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
+from ..exceptions import TrainingDivergedError
 from ..nn import FeatureEmbedding, SWAGMoments, independent_members, stack_members
 from ..utils._compat import Interval, StrOptions
+from ._base import _store_params
 from ._deep_ensemble import DeepEnsembleClassifier, DeepEnsembleRegressor, _docstring
 
 __all__ = ["SWAGClassifier", "SWAGRegressor"]
@@ -34,7 +36,10 @@ _SWAG_PARAMETERS = """
         ``doc/benchmarks.md``.)
 
     max_rank : int, default=20
-        Deviations kept for the low-rank part of the covariance.
+        Deviations kept for the low-rank part of the covariance (``K``). As
+        in Maddox et al.'s code, that part is divided by ``sqrt(K - 1)``
+        even when fewer than ``K`` epochs were collected
+        (``swa_epochs < max_rank``), which makes it smaller.
 
     n_members : int, default=1
         Networks trained at once (each gives ``n_samples`` members).
@@ -86,10 +91,15 @@ class _SWAGMixin:
             group["lr"] = lr
         moments = SWAGMoments(net.module_.network, max_rank=self.max_rank)
         curve = []
-        for _ in range(self.swa_epochs):
+        for epoch in range(self.swa_epochs):
             losses = [net.train_step(batch)["loss"].detach()
                       for batch in net.get_iterator(train, training=True)]
             curve.append(float(torch.stack(losses).float().mean()))
+            if not np.isfinite(curve[-1]):  # skorch's callbacks do not run here
+                raise TrainingDivergedError(
+                    f"Training diverged: the train loss became {curve[-1]} at SWA epoch "
+                    f"{epoch + 1}. Try a lower swa_lr (now {lr!r}) or learning rate."
+                )
             moments.collect(net.module_.network)
         self.swa_loss_curve_ = curve
         net.module_.eval()
@@ -199,35 +209,7 @@ class SWAGClassifier(_SWAGMixin, DeepEnsembleClassifier):
         random_state=None,
         verbose=0,
     ):
-        super().__init__(
-            n_members=n_members,
-            ensemble_type=ensemble_type,
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            dropout=dropout,
-            lr=lr,
-            weight_decay=weight_decay,
-            batch_size=batch_size,
-            max_epochs=max_epochs,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            patience=patience,
-            bootstrap=bootstrap,
-            categorical_features=categorical_features,
-            numeric_scaling=numeric_scaling,
-            numeric_embedding=numeric_embedding,
-            class_weight=class_weight,
-            callbacks=callbacks,
-            device=device,
-            precision=precision,
-            random_state=random_state,
-            verbose=verbose,
-        )
-        self.n_samples = n_samples
-        self.covariance = covariance
-        self.swa_epochs = swa_epochs
-        self.swa_lr = swa_lr
-        self.max_rank = max_rank
+        _store_params(self, locals())
 
 
 class SWAGRegressor(_SWAGMixin, DeepEnsembleRegressor):
@@ -328,35 +310,7 @@ class SWAGRegressor(_SWAGMixin, DeepEnsembleRegressor):
         random_state=None,
         verbose=0,
     ):
-        super().__init__(
-            n_members=n_members,
-            ensemble_type=ensemble_type,
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            dropout=dropout,
-            lr=lr,
-            weight_decay=weight_decay,
-            batch_size=batch_size,
-            max_epochs=max_epochs,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            patience=patience,
-            bootstrap=bootstrap,
-            categorical_features=categorical_features,
-            numeric_scaling=numeric_scaling,
-            numeric_embedding=numeric_embedding,
-            loss=loss,
-            callbacks=callbacks,
-            device=device,
-            precision=precision,
-            random_state=random_state,
-            verbose=verbose,
-        )
-        self.n_samples = n_samples
-        self.covariance = covariance
-        self.swa_epochs = swa_epochs
-        self.swa_lr = swa_lr
-        self.max_rank = max_rank
+        _store_params(self, locals())
 
 
 def _swag_docstring(doc):

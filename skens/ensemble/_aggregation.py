@@ -22,7 +22,8 @@ def crossmax(member_logits, *, k=2):
         member's logits of a row changes nothing), member axis first.
     k : int, default=2
         Which largest value over members scores a class, ``1 <= k <=
-        n_members``; ``k=1`` takes the maximum.
+        n_members``. ``k=1`` is refused: after the per-class maximum over
+        members is subtracted, the largest value of every class is 0.
 
     Returns
     -------
@@ -54,8 +55,12 @@ def crossmax(member_logits, *, k=2):
     if not np.all(np.isfinite(logits)):
         raise ValueError("member_logits must be finite (no NaN or infinity).")
     n_members = logits.shape[0]
-    if int(k) != k or not 1 <= k <= n_members:
-        raise ValueError(f"k must be an integer in [1, {n_members}] (the members), got {k!r}.")
+    if n_members < 2:
+        raise ValueError(
+            "CrossMax needs at least two members: with one, every class scores 0."
+        )
+    if int(k) != k or not 2 <= k <= n_members:
+        raise ValueError(f"k must be an integer in [2, {n_members}] (the members), got {k!r}.")
     z = logits - logits.max(axis=2, keepdims=True)  # per member, over classes
     z = z - z.max(axis=0, keepdims=True)  # per class, over members
     # The k-th largest over members: the (n_members - k)-th smallest.

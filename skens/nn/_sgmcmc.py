@@ -52,11 +52,21 @@ def polynomial_step_size(first, last, n_steps, gamma=0.33):
     if gamma <= 0:
         raise ValueError(f"gamma must be positive, got {gamma!r}.")
     if n_steps < 2 or first == last:
-        return lambda t: float(first)
+        return _PolynomialSchedule(first, 0.0, 0.0)
     inv = 1.0 / gamma
     a = ((last**-inv - first**-inv) / (n_steps - 1)) ** -gamma
     b = (first / a) ** -inv
-    return lambda t: float(a * (b + t) ** -gamma)
+    return _PolynomialSchedule(a, b, gamma)
+
+
+class _PolynomialSchedule:
+    """``a * (b + t) ** -gamma`` as a picklable callable."""
+
+    def __init__(self, a, b, gamma):
+        self.a, self.b, self.gamma = float(a), float(b), float(gamma)
+
+    def __call__(self, t):
+        return self.a * (self.b + t) ** -self.gamma if self.gamma else self.a
 
 
 class _SGMCMC(Optimizer):

@@ -89,10 +89,12 @@ class SWAGMoments:
         """Draw weight vectors from the SWAG Gaussian, as copies of the template.
 
         A sample is ``mean + sqrt(scale) * (sqrt(variance) * z1 + D z2 /
-        sqrt(K - 1))`` with ``D`` the ``K`` kept deviations and standard
-        normal ``z1``, ``z2`` (the low-rank part only with
-        ``covariance='low_rank'`` and ``K >= 2``); ``scale=0.5`` is the
-        paper's ``1/2`` for the sum of the two covariances.
+        sqrt(max_rank - 1))`` with ``D`` the kept deviations (at most
+        ``max_rank``) and standard normal ``z1``, ``z2`` (the low-rank part
+        only with ``covariance='low_rank'``); ``scale=0.5`` is the paper's
+        ``1/2`` for the sum of the two covariances. As in Maddox et al.'s
+        code, the low-rank part is divided by ``sqrt(max_rank - 1)`` even
+        when fewer deviations were collected, so it is smaller then.
 
         Parameters
         ----------
@@ -116,7 +118,7 @@ class SWAGMoments:
             return [self.mean_module() for _ in range(n_samples)]
         std = self.variance.sqrt()
         rank = len(self.deviations)
-        low_rank = covariance == "low_rank" and rank >= 2
+        low_rank = covariance == "low_rank"
         D = torch.stack(self.deviations, dim=1) if low_rank else None
         samples = []
         for _ in range(n_samples):
@@ -124,7 +126,7 @@ class SWAGMoments:
             offset = std * z1
             if low_rank:
                 z2 = torch.randn(rank, generator=generator, dtype=torch.float64)
-                offset = offset + D @ z2 / math.sqrt(rank - 1)
+                offset = offset + D @ z2 / math.sqrt(max(self.max_rank - 1, 1))
             samples.append(self._module(self.mean + math.sqrt(scale) * offset))
         return samples
 

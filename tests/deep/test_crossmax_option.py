@@ -59,10 +59,13 @@ def test_binary_decision_function_and_mean(iris):
     np.testing.assert_array_equal(clf.predict(X), clf.classes_[(scores > 0).astype(int)])
 
 
-def test_one_member_uses_k_1_and_bad_values_raise(iris):
+def test_one_member_scores_by_its_log_probabilities_and_bad_values_raise(iris):
     X, y = iris
     clf = DeepEnsembleClassifier(**{**SMALL, "n_members": 1}, aggregation="crossmax")
     clf.fit(X, y)
-    assert clf.decision_function(X).shape == (150, 3)
+    # CrossMax of one member would score every class 0; its log-probabilities instead.
+    np.testing.assert_allclose(clf.decision_function(X), np.log(clf.predict_proba(X)),
+                               atol=1e-6)
+    assert clf.score(X, y) > 0.9
     with pytest.raises(InvalidParameterError, match="'aggregation' parameter"):
         DeepEnsembleClassifier(aggregation="median").fit(X, y)

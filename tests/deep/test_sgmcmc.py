@@ -7,6 +7,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_breast_cancer, make_regression
 from sklearn.utils._param_validation import InvalidParameterError
+from skorch.callbacks import Callback
 
 from skens import SGMCMCClassifier, SGMCMCRegressor
 
@@ -94,3 +95,17 @@ def test_bad_parameters(cancer, params, match):
     X, y = cancer
     with pytest.raises(InvalidParameterError, match=match):
         SGMCMCClassifier(**params).fit(X, y)
+
+
+class _StopAtOnce(Callback):
+    def on_epoch_end(self, net, **kwargs):
+        raise KeyboardInterrupt  # skorch stops training quietly
+
+
+def test_training_stopped_before_the_first_sample_is_a_clear_error(cancer):
+    X, y = cancer
+    clf = SGMCMCClassifier(callbacks=[_StopAtOnce()], **SMALL)
+    with pytest.raises(RuntimeError, match="before the first sample"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "net_") and not hasattr(clf, "_sampling")
+    pickle.dumps(clf)  # nothing unpicklable left behind

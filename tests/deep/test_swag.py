@@ -88,3 +88,16 @@ def test_bad_parameters(cancer):
         SWAGClassifier(covariance="full").fit(X, y)
     with pytest.raises(InvalidParameterError, match="'max_rank' parameter"):
         SWAGClassifier(max_rank=1).fit(X, y)
+
+
+def test_a_diverging_swa_phase_raises_and_leaves_the_estimator_unfitted(cancer):
+    from sklearn.exceptions import NotFittedError
+
+    from skens.exceptions import TrainingDivergedError
+
+    X, y = cancer
+    clf = SWAGClassifier(n_samples=3, swa_lr=1e9, **{**SMALL, "max_epochs": 3, "swa_epochs": 3})
+    with pytest.raises(TrainingDivergedError, match="SWA epoch"):
+        clf.fit(X, y)
+    with pytest.raises(NotFittedError):
+        clf.predict(X)

@@ -16,7 +16,12 @@ def test_the_rule_by_hand():
     z = z - z.max(axis=0, keepdims=True)
     expected = np.sort(z, axis=0)[-2]  # the second largest over members
     np.testing.assert_allclose(crossmax(logits[:, None], k=2)[0], expected)
-    np.testing.assert_allclose(crossmax(logits[:, None], k=1)[0], z.max(axis=0))
+    # k=1 would score every class 0 (the per-class maximum is subtracted): refused.
+    assert np.all(z.max(axis=0) == 0)
+    with pytest.raises(ValueError, match=r"k must be an integer in \[2, 3\]"):
+        crossmax(logits[:, None], k=1)
+    with pytest.raises(ValueError, match="at least two members"):
+        crossmax(logits[:1, None], k=2)
 
 
 def test_a_constant_added_to_one_member_changes_nothing():
