@@ -14,6 +14,7 @@ _LAZY = {
     "DeepEnsembleRegressor": "deep",
     "DistilledClassifier": "deep",
     "DistilledRegressor": "deep",
+    "EnsLossClassifier": "deep",
     "EvidentialRegressor": "deep",
     "MCDropoutClassifier": "deep",
     "MCDropoutRegressor": "deep",

@@ -26,6 +26,7 @@ def gradient_noise_std(step, eta=0.01, gamma=0.55):
     Returns
     -------
     std : float
+        ``sqrt(eta / (1 + step) ** gamma)``.
 
     Examples
     --------
@@ -88,6 +89,7 @@ class GradientNoise(Callback):
         self.seed = seed
 
     def initialize(self):
+        """Check the parameters and reset the step count (skorch calls it before a fit)."""
         if not self.eta > 0:
             raise ValueError(f"GradientNoise: eta must be positive, got {self.eta!r}.")
         if not self.gamma >= 0:
@@ -108,9 +110,11 @@ class GradientNoise(Callback):
         return self._generators[device]
 
     def on_train_begin(self, net, **kwargs):
+        """Start counting steps from 0."""
         self.step_ = 0
 
     def on_grad_computed(self, net, named_parameters, training=False, **kwargs):
+        """Add the step's noise to every gradient (training steps only)."""
         if not training:
             return
         std = gradient_noise_std(self.step_, self.eta, self.gamma)

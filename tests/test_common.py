@@ -31,6 +31,7 @@ EXPECTED_FAILED_CHECKS = {
     # The same training as the deep ensembles', then dropout samples or snapshots.
     "MCDropoutClassifier": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
     "MCDropoutRegressor": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
+    "EnsLossClassifier": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
     "EvidentialRegressor": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
     "MultiHeadClassifier": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
     "MultiHeadRegressor": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},

@@ -2,6 +2,7 @@
 
 from ._deep_ensemble import DeepEnsembleClassifier, DeepEnsembleRegressor
 from ._distilled import DistilledClassifier, DistilledRegressor
+from ._ensloss import EnsLossClassifier
 from ._evidential import EvidentialRegressor
 from ._mc_dropout import MCDropoutClassifier, MCDropoutRegressor
 from ._multihead import MultiHeadClassifier, MultiHeadRegressor
@@ -14,6 +15,7 @@ __all__ = [
     "DeepEnsembleRegressor",
     "DistilledClassifier",
     "DistilledRegressor",
+    "EnsLossClassifier",
     "EvidentialRegressor",
     "MCDropoutClassifier",
     "MCDropoutRegressor",

@@ -74,7 +74,7 @@ _SNAPSHOT_PARAMETERS = """
         Epochs per cycle; training lasts ``n_snapshots * cycle_epochs``
         epochs, without early stopping. (10 had the lower loss than 20 on
         14 of 24 runs on the public benchmark tables and 18 of 24 on the
-        external ones; ``doc/benchmarks.md``.)
+        external ones; see ``doc/benchmarks.md``).
 
     n_members : int, default=1
         Networks trained at once (each gives ``n_snapshots`` members).

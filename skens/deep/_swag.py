@@ -32,8 +32,8 @@ _SWAG_PARAMETERS = """
     swa_lr : float or None, default=None
         Learning rate of the SWA epochs; ``None`` uses ``lr / 10``. (The
         tenth had the lower loss than ``lr`` itself on 21 of 24 runs on the
-        public benchmark tables and 20 of 24 on the external ones;
-        ``doc/benchmarks.md``.)
+        public benchmark tables and 20 of 24 on the external ones; see
+        ``doc/benchmarks.md``).
 
     max_rank : int, default=20
         Deviations kept for the low-rank part of the covariance (``K``). As

@@ -8,6 +8,7 @@ from ._distillation import DistillationTask, GaussianDistillationTask, distillat
 from ._dropout import FastDropout
 from ._embedding import FeatureEmbedding, PeriodicEmbedding, embedding_dimension
 from ._encoding import EncodedNetwork, TabularEncoding
+from ._ensloss import EnsLoss, EnsLossTask, ensloss_derivatives, platt_slope
 from ._evidential import (
     EvidentialEnsembleMLP,
     EvidentialHead,
@@ -51,6 +52,8 @@ __all__ = [
     "EnsembleLinear",
     "EnsembleMLP",
     "EnsembleTask",
+    "EnsLoss",
+    "EnsLossTask",
     "EvidentialEnsembleMLP",
     "EvidentialHead",
     "EvidentialRegressionTask",
@@ -73,6 +76,7 @@ __all__ = [
     "embedding_dimension",
     "ensemble_log_loss",
     "ensemble_squared_error",
+    "ensloss_derivatives",
     "evidential_moments",
     "evidential_nll",
     "evidential_regularizer",
@@ -82,6 +86,7 @@ __all__ = [
     "mixture_gaussian_nll",
     "module_members",
     "parameter_bytes",
+    "platt_slope",
     "polynomial_step_size",
     "quantize_weights",
     "independent_members",

@@ -175,7 +175,18 @@ class PSGLD(_SGMCMC):
 
     @torch.no_grad()
     def step(self, closure=None):
-        """One pSGLD step (``closure`` re-evaluates the loss, as for any optimizer)."""
+        """One pSGLD step.
+
+        Parameters
+        ----------
+        closure : callable, default=None
+            Re-evaluates the loss, as for any torch optimizer.
+
+        Returns
+        -------
+        loss : tensor or None
+            The closure's loss, if a closure was given.
+        """
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -253,7 +264,18 @@ class SGHMC(_SGMCMC):
 
     @torch.no_grad()
     def step(self, closure=None):
-        """One SGHMC step (``closure`` re-evaluates the loss, as for any optimizer)."""
+        """One SGHMC step.
+
+        Parameters
+        ----------
+        closure : callable, default=None
+            Re-evaluates the loss, as for any torch optimizer.
+
+        Returns
+        -------
+        loss : tensor or None
+            The closure's loss, if a closure was given.
+        """
         loss = None
         if closure is not None:
             with torch.enable_grad():

@@ -60,7 +60,13 @@ class SWAGMoments:
 
     @torch.no_grad()
     def collect(self, module):
-        """Add ``module``'s current weights (same architecture as the template)."""
+        """Add ``module``'s current weights.
+
+        Parameters
+        ----------
+        module : torch.nn.Module
+            A module of the template's architecture.
+        """
         theta = parameters_to_vector(module.parameters()).detach().double().cpu()
         if theta.numel() != self.mean.numel():
             raise ValueError("collect needs a module of the template's architecture.")
@@ -81,7 +87,13 @@ class SWAGMoments:
         return module
 
     def mean_module(self):
-        """A copy of the template holding the mean weights: the SWA solution."""
+        """A copy of the template holding the mean weights: the SWA solution.
+
+        Returns
+        -------
+        module : torch.nn.Module
+            The copy.
+        """
         self._check_collected()
         return self._module(self.mean)
 
@@ -110,6 +122,7 @@ class SWAGMoments:
         Returns
         -------
         modules : list of torch.nn.Module
+            ``n_samples`` copies of the template holding the sampled weights.
         """
         self._check_collected()
         if covariance not in _COVARIANCES:

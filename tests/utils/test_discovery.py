@@ -33,6 +33,7 @@ def test_type_filter():
         "DeepEnsembleRegressor",
         "DistilledClassifier",
         "DistilledRegressor",
+        "EnsLossClassifier",
         "EnsembleSelectionClassifier",
         "EnsembleSelectionRegressor",
         "EvidentialRegressor",
