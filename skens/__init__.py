@@ -16,6 +16,8 @@ _LAZY = {
     "DistilledRegressor": "deep",
     "EnsLossClassifier": "deep",
     "EvidentialRegressor": "deep",
+    "HyperTabClassifier": "deep",
+    "HyperTabRegressor": "deep",
     "MCDropoutClassifier": "deep",
     "MCDropoutRegressor": "deep",
     "MultiHeadClassifier": "deep",

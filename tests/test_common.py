@@ -14,6 +14,7 @@ _FAST_PARAMS = dict(
     n_chains=2, burn_in=40, thinning=2,  # SG-MCMC: 50 epochs (and lr=3e-3 below)
     swa_epochs=5,  # SWAG
     n_heads=3,  # multi-head
+    n_masks=5, subsample=0.8,  # HyperTab (at 0.5, half the masks miss the informative feature)
 )
 
 # Checks expected to fail, each with its reason. The goal is an empty map.
@@ -32,6 +33,8 @@ EXPECTED_FAILED_CHECKS = {
     "MCDropoutClassifier": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
     "MCDropoutRegressor": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
     "EnsLossClassifier": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
+    "HyperTabClassifier": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
+    "HyperTabRegressor": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
     "EvidentialRegressor": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
     "MultiHeadClassifier": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
     "MultiHeadRegressor": {"check_sample_weight_equivalence_on_dense_data": _WEIGHT_REASON},
@@ -52,7 +55,7 @@ EXPECTED_FAILED_CHECKS = {
 # only the number of members and of epochs lowered, to keep the suite fast.
 _DEFAULT_NETWORK_PARAMS = dict(
     n_members=2, max_epochs=30, random_state=0, n_snapshots=3, cycle_epochs=10, n_samples=5,
-    n_chains=2, burn_in=25, thinning=1, swa_epochs=5,
+    n_chains=2, burn_in=25, thinning=1, swa_epochs=5, n_masks=5, subsample=0.8,
 )
 
 

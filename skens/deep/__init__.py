@@ -4,6 +4,7 @@ from ._deep_ensemble import DeepEnsembleClassifier, DeepEnsembleRegressor
 from ._distilled import DistilledClassifier, DistilledRegressor
 from ._ensloss import EnsLossClassifier
 from ._evidential import EvidentialRegressor
+from ._hypertab import HyperTabClassifier, HyperTabRegressor
 from ._mc_dropout import MCDropoutClassifier, MCDropoutRegressor
 from ._multihead import MultiHeadClassifier, MultiHeadRegressor
 from ._sgmcmc import SGMCMCClassifier, SGMCMCRegressor
@@ -17,6 +18,8 @@ __all__ = [
     "DistilledRegressor",
     "EnsLossClassifier",
     "EvidentialRegressor",
+    "HyperTabClassifier",
+    "HyperTabRegressor",
     "MCDropoutClassifier",
     "MCDropoutRegressor",
     "MultiHeadClassifier",

@@ -18,6 +18,7 @@ from ._evidential import (
     evidential_regularizer,
 )
 from ._heads import GaussianHead
+from ._hypertab import GaussianHyperTabNetwork, HyperTabNetwork, draw_feature_masks
 from ._linear import BatchEnsembleLinear, EnsembleLinear, SharedLinear
 from ._losses import (
     EnsembleCriterion,
@@ -62,6 +63,8 @@ __all__ = [
     "GaussianEnsembleMLP",
     "GaussianDistillationTask",
     "GaussianHead",
+    "GaussianHyperTabNetwork",
+    "HyperTabNetwork",
     "GaussianRegressionTask",
     "InputViews",
     "PeriodicEmbedding",
@@ -72,6 +75,7 @@ __all__ = [
     "SquaredErrorRegressionTask",
     "TabularEncoding",
     "distillation_loss",
+    "draw_feature_masks",
     "dropout_members",
     "embedding_dimension",
     "ensemble_log_loss",

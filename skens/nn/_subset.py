@@ -77,6 +77,9 @@ def select_members(module, members):
     for layer in subset.modules():
         if not isinstance(getattr(layer, "n_members", None), int):
             continue
+        if hasattr(layer, "keep_members"):  # a layer that slices itself (HyperTab's masks)
+            layer.keep_members(members.tolist())
+            continue
         index = members.to(next(iter(layer.parameters()), members).device)
         for name in _MEMBER_FIRST.get(type(layer), ()):
             if getattr(layer, name, None) is not None:
