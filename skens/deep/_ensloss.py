@@ -7,6 +7,7 @@ from sklearn.utils import check_random_state
 
 from ..base import _concat
 from ..nn._ensloss import EnsLossTask, platt_slope
+from ._base import _store_params
 from ._deep_ensemble import DeepEnsembleClassifier, _docstring
 
 __all__ = ["EnsLossClassifier"]
@@ -165,30 +166,7 @@ class EnsLossClassifier(DeepEnsembleClassifier):
         random_state=None,
         verbose=0,
     ):
-        super().__init__(
-            n_members=n_members,
-            ensemble_type=ensemble_type,
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            dropout=dropout,
-            lr=lr,
-            weight_decay=weight_decay,
-            batch_size=batch_size,
-            max_epochs=max_epochs,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            patience=patience,
-            bootstrap=bootstrap,
-            categorical_features=categorical_features,
-            numeric_scaling=numeric_scaling,
-            numeric_embedding=numeric_embedding,
-            class_weight=class_weight,
-            callbacks=callbacks,
-            device=device,
-            precision=precision,
-            random_state=random_state,
-            verbose=verbose,
-        )
+        _store_params(self, locals())
 
     # ------------------------------------------------------------------ fitting
     def _make_task(self):
