@@ -192,7 +192,10 @@ class EnsLossClassifier(DeepEnsembleClassifier):
                 "For more classes, use DeepEnsembleClassifier or a one-vs-rest wrapper "
                 "(sklearn.multiclass.OneVsRestClassifier)."
             )
-        data = super()._fit(X, y, sample_weight)
+        return super()._fit(X, y, sample_weight)
+
+    def _after_training(self, data):
+        # The calibration slope, here so that a failure leaves an unfitted estimator.
         held_out = data.train_idx if data.valid_idx is None else data.valid_idx
         scores = torch.cat(
             [out[..., 0].double() for out in self._raw_outputs(data.X[held_out], encoded=True)]
@@ -202,7 +205,6 @@ class EnsLossClassifier(DeepEnsembleClassifier):
         if data.sample_weight is not None:
             weight = torch.as_tensor(data.sample_weight[held_out], dtype=torch.float64)
         self.calibration_slope_ = platt_slope(scores, target, weight)
-        return data
 
     def fit(self, X, y, sample_weight=None):
         """Train the members with EnsLoss, then fit the calibration slope.

@@ -4,7 +4,7 @@ from numbers import Integral, Real
 
 import torch
 
-from ..nn._hypertab import GaussianHyperTabNetwork, HyperTabNetwork
+from ..nn._hypertab import GaussianHyperTabNetwork, HyperTabNetwork, _check_sizes
 from ..utils._compat import Interval, StrOptions
 from ._base import _store_params
 from ._deep_ensemble import DeepEnsembleClassifier, DeepEnsembleRegressor, _docstring
@@ -151,8 +151,8 @@ class _SequentialMaskNet(EnsembleNet):
         return {"loss": torch.stack(losses).mean(), "y_pred": y_pred}
 
 
-def _sizes(value):
-    return (int(value),) if isinstance(value, Integral) else tuple(int(v) for v in value)
+def _sizes(name, value):
+    return _check_sizes(name, value, allow_empty=name == "hidden_dims")
 
 
 class _HyperTabMixin:
@@ -162,7 +162,7 @@ class _HyperTabMixin:
         "n_masks": [Interval(Integral, 1, None, closed="left")],
         "subsample": [Interval(Real, 0, 1, closed="right")],
         "hidden_dims": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "hypernet_hidden": ["array-like"],
+        "hypernet_hidden": ["array-like", Interval(Integral, 1, None, closed="left")],
         "training": [StrOptions({"sequential", "batched"})],
     }
     # Fixed by the method (not parameters), read by the base class: the
@@ -187,7 +187,7 @@ class _HyperTabMixin:
     @property
     def hidden_layer_sizes(self):
         """The target networks' hidden layers: ``hidden_dims`` as a tuple."""
-        return _sizes(self.hidden_dims)
+        return _sizes("hidden_dims", self.hidden_dims)
 
     def _get_module(self, n_features, hidden_layer_sizes):
         layout = self._column_layout(n_features)
@@ -196,7 +196,7 @@ class _HyperTabMixin:
             n_members=self.n_masks,
             subsample=self.subsample,
             hidden_dims=hidden_layer_sizes,
-            hypernet_hidden=_sizes(self.hypernet_hidden),
+            hypernet_hidden=_sizes("hypernet_hidden", self.hypernet_hidden),
             categorical_cardinalities=layout.code_cardinalities,
         )
         if self._task.predicts_variance:

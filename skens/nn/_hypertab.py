@@ -317,10 +317,11 @@ class HyperTabNetwork(nn.Module):
         >>> torch.allclose(net.keep_members([3, 0])(x), full[:, [3, 0]])
         True
         """
+        if members is None:
+            raise ValueError("keep_members needs the members to keep, got None.")
         index = self._members(members)
-        self.masks = self.masks[index].clone()
-        self.feature_index = self.feature_index[index].clone()
-        self.n_members = len(index)
+        masks, feature_index = self.masks[index].clone(), self.feature_index[index].clone()
+        self.masks, self.feature_index, self.n_members = masks, feature_index, len(index)
         return self
 
     def forward(self, x, members=None):

@@ -243,6 +243,12 @@ def stack_members(modules):
     modules = list(modules)
     if not modules or not all(isinstance(m, torch.nn.Module) for m in modules):
         raise ValueError("modules must be a non-empty sequence of torch modules.")
+    if any(hasattr(layer, "keep_members") for m in modules for layer in m.modules()):
+        # HyperTab's members are masks on one shared hypernetwork, not weights to join.
+        raise ValueError(
+            "stack_members cannot join HyperTab networks (their members are feature masks "
+            "of one hypernetwork); select_members takes subsets of them."
+        )
     stacked = copy.deepcopy(modules[0]).eval().requires_grad_(False)
     peers_of = [list(m.modules()) for m in modules]
     layers = list(stacked.modules())

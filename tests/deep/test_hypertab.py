@@ -251,3 +251,11 @@ def test_docstrings_list_the_parameters_in_order():
     for Estimator in (HyperTabClassifier, HyperTabRegressor):
         documented = re.findall(r"^    (\w+) : ", Estimator.__doc__.split("Attributes")[0], re.M)
         assert documented == list(inspect.signature(Estimator).parameters)
+
+
+def test_layer_sizes_must_be_positive_integers():
+    X, y = np.random.RandomState(0).normal(size=(40, 4)), np.arange(40) % 2
+    with pytest.raises(ValueError, match="hypernet_hidden must be a positive integer"):
+        HyperTabClassifier(hypernet_hidden=(8.7,), n_masks=2, max_epochs=1).fit(X, y)
+    clf = HyperTabClassifier(hypernet_hidden=8, n_masks=2, max_epochs=1, random_state=0)
+    assert clf.fit(X, y).predict(X).shape == (40,)

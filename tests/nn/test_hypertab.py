@@ -206,3 +206,16 @@ def test_select_members_takes_a_subset_of_masks():
     subset = select_members(net, [4, 1])
     torch.testing.assert_close(subset(x), net(x)[:, [4, 1]])
     assert net.n_members == 5  # the original is untouched
+
+
+def test_keep_members_checks_first_and_stacking_is_refused():
+    from skens.nn import select_members, stack_members
+
+    net = HyperTabNetwork(6, 2, n_members=4, generator=torch.Generator().manual_seed(0)).eval()
+    x = torch.randn(5, 6)
+    before = net(x)
+    with pytest.raises(ValueError, match="needs the members"):
+        net.keep_members(None)
+    torch.testing.assert_close(net(x), before)  # unchanged by the refused call
+    with pytest.raises(ValueError, match="cannot join HyperTab"):
+        stack_members([select_members(net, [0, 1]), select_members(net, [2, 3])])
