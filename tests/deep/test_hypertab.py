@@ -48,7 +48,7 @@ def test_classifier_fits_and_returns_probabilities(training):
 
 def test_sequential_training_steps_once_per_mask():
     X, y = _classification(n=64)
-    clf = HyperTabClassifier(**{**KW, "max_epochs": 2}).fit(X, y)
+    clf = HyperTabClassifier(**{**KW, "max_epochs": 2, "training": "sequential"}).fit(X, y)
     # Not trimmed away: the optimizer is gone after fit, so count steps in a fresh fit.
     steps = []
 
@@ -67,14 +67,15 @@ def test_sequential_training_steps_once_per_mask():
 
 def test_sequential_and_batched_differ():
     X, y = _classification()
-    a = HyperTabClassifier(**KW).fit(X, y).predict_proba(X)
+    a = HyperTabClassifier(training="sequential", **KW).fit(X, y).predict_proba(X)
     b = HyperTabClassifier(training="batched", **KW).fit(X, y).predict_proba(X)
     assert not np.allclose(a, b)
 
 
 def test_sequential_mode_learns():
     X, y = _classification(n=200)
-    clf = HyperTabClassifier(n_masks=10, max_epochs=20, random_state=0, device="cpu")
+    clf = HyperTabClassifier(n_masks=10, max_epochs=20, training="sequential", lr=3e-4,
+                             random_state=0, device="cpu")
     clf.fit(X, y)
     assert clf.score(X, y) > 0.8
     assert clf.loss_curve_[-1] < clf.loss_curve_[0]
@@ -225,9 +226,9 @@ def test_fixed_parameters_and_validation():
                  "weight_decay", "bootstrap", "numeric_embedding", "precision", "aggregation"):
         assert name not in params
     assert params["n_masks"] == 100 and params["subsample"] == 0.5
-    assert params["hidden_dims"] == 10 and params["lr"] == 3e-4
-    assert params["max_epochs"] == 50 and params["batch_size"] == 128
-    assert params["training"] == "sequential" and params["early_stopping"] is False
+    assert params["hidden_dims"] == 10 and params["lr"] == 3e-3
+    assert params["max_epochs"] == 100 and params["batch_size"] == 128
+    assert params["training"] == "batched" and params["early_stopping"] is False
     assert "n_members" not in HyperTabRegressor().get_params()
     clf = HyperTabClassifier(n_masks=7, hidden_dims=(8, 4))
     assert clf.n_members == 7 and clf.hidden_layer_sizes == (8, 4)
