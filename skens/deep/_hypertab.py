@@ -103,10 +103,12 @@ _HYPERTAB_NOTES = """
     ``random_state``, once per fit (the reference uses numpy's global
     generator and redraws them whenever the network is moved to a device);
     a mask selects at least one feature; ``sample_weight`` and
-    ``class_weight`` weight the loss. ``training='batched'`` is not in the
-    reference: it runs much faster, but with the reference's ``lr`` and
-    ``max_epochs`` it takes ``n_masks`` times fewer optimizer steps and
-    fits less. Early stopping is optional (off by default, as in the
+    ``class_weight`` weight the loss. ``training='batched'``, the default, is
+    not in the reference: it takes ``n_masks`` times fewer optimizer steps,
+    so with the reference's ``lr`` and ``max_epochs`` it fits less; its
+    defaults are larger (``lr=3e-3``, ``max_epochs=100``). The reference's
+    procedure is ``training='sequential', lr=3e-4, max_epochs=50``. Early
+    stopping is optional (off by default, as in the
     reference).
 
     References
