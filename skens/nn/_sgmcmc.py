@@ -90,6 +90,34 @@ class _SGMCMC(Optimizer):
         return torch.randn(p.shape, generator=self._generator(p.device), device=p.device,
                            dtype=p.dtype)
 
+    @torch.no_grad()
+    def step(self, closure=None):
+        """One step of the sampler on every parameter with a gradient.
+
+        Parameters
+        ----------
+        closure : callable, default=None
+            Re-evaluates the loss, as for any torch optimizer.
+
+        Returns
+        -------
+        loss : tensor or None
+            The closure's loss, if a closure was given.
+        """
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    self._update(p, self._potential_grad(p, group), self.state[p], group)
+        return loss
+
+    def _update(self, p, grad, state, group):
+        """Move ``p`` given the potential's gradient ``grad`` (in place)."""
+        raise NotImplementedError
+
     @staticmethod
     def _potential_grad(p, group):
         """Gradient of ``U`` from the mean-loss gradient: likelihood scaled to the data, prior."""
@@ -173,40 +201,16 @@ class PSGLD(_SGMCMC):
                         prior_std=prior_std, alpha=alpha, eps=eps)
         super().__init__(params, defaults, seed)
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        """One pSGLD step.
-
-        Parameters
-        ----------
-        closure : callable, default=None
-            Re-evaluates the loss, as for any torch optimizer.
-
-        Returns
-        -------
-        loss : tensor or None
-            The closure's loss, if a closure was given.
-        """
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            lr, temperature = group["lr"], group["temperature"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                grad = self._potential_grad(p, group)
-                state = self.state[p]
-                if not state:
-                    state["square_avg"] = torch.ones_like(p)
-                v = state["square_avg"]
-                v.mul_(group["alpha"]).addcmul_(grad, grad, value=1 - group["alpha"])
-                precond = (v.sqrt().add_(group["eps"])).reciprocal_()
-                p.addcmul_(precond, grad, value=-lr)
-                if temperature > 0:
-                    p.addcmul_(precond.mul_(2 * temperature * lr).sqrt_(), self._noise(p))
-        return loss
+    def _update(self, p, grad, state, group):
+        lr, temperature = group["lr"], group["temperature"]
+        if not state:
+            state["square_avg"] = torch.ones_like(p)
+        v = state["square_avg"]
+        v.mul_(group["alpha"]).addcmul_(grad, grad, value=1 - group["alpha"])
+        precond = (v.sqrt().add_(group["eps"])).reciprocal_()
+        p.addcmul_(precond, grad, value=-lr)
+        if temperature > 0:
+            p.addcmul_(precond.mul_(2 * temperature * lr).sqrt_(), self._noise(p))
 
 
 class SGHMC(_SGMCMC):
@@ -262,40 +266,16 @@ class SGHMC(_SGMCMC):
                         prior_std=prior_std, friction=friction)
         super().__init__(params, defaults, seed)
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        """One SGHMC step.
-
-        Parameters
-        ----------
-        closure : callable, default=None
-            Re-evaluates the loss, as for any torch optimizer.
-
-        Returns
-        -------
-        loss : tensor or None
-            The closure's loss, if a closure was given.
-        """
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            eta = group["lr"] / group["n_data"]
-            friction, temperature = group["friction"], group["temperature"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                grad = self._potential_grad(p, group)
-                state = self.state[p]
-                if not state:
-                    state["momentum"] = torch.zeros_like(p)
-                v = state["momentum"]
-                v.mul_(1 - friction).add_(grad, alpha=-eta)
-                if temperature > 0:
-                    v.add_(self._noise(p), alpha=math.sqrt(2 * friction * eta * temperature))
-                p.add_(v)
-        return loss
+    def _update(self, p, grad, state, group):
+        eta = group["lr"] / group["n_data"]
+        friction, temperature = group["friction"], group["temperature"]
+        if not state:
+            state["momentum"] = torch.zeros_like(p)
+        v = state["momentum"]
+        v.mul_(1 - friction).add_(grad, alpha=-eta)
+        if temperature > 0:
+            v.add_(self._noise(p), alpha=math.sqrt(2 * friction * eta * temperature))
+        p.add_(v)
 
 
 def _check_sampler_params(lr, n_data, n_members, temperature, prior_std):
