@@ -27,7 +27,9 @@ from ..nn import (
     EnsembleCriterion,
     PeriodicEmbedding,
     TabularEncoding,
+    independent_members,
     module_members,
+    stack_members,
 )
 from ..preprocessing import TabularPreprocessor, check_tabular_input
 from ..utils import resolve_device
@@ -676,6 +678,18 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         samples here; what ``fit`` measures afterwards (a regressor's
         residual noise, a student's fidelity) sees the replaced module.
         """
+
+    def _use_as_members(self, modules):
+        """Replace the trained network by ``modules``, joined as the members of one module.
+
+        ``modules`` are copies of ``net_.module_.network`` (snapshots, weight
+        samples); their BatchEnsemble layers are made independent (in place)
+        so that :func:`skens.nn.stack_members` can join them, and the joined
+        module goes to the net's device.
+        """
+        device = next(self.net_.module_.parameters()).device
+        members = [independent_members(m, inplace=True) for m in modules]
+        self.net_.module_.network = stack_members(members).to(device)
 
     def _record_history(self, net):
         history = net.history

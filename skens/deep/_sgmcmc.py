@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from skorch.callbacks import Callback
 
-from ..nn import PSGLD, SGHMC, polynomial_step_size, stack_members
+from ..nn import PSGLD, SGHMC, polynomial_step_size
 from ..utils._compat import Interval, StrOptions
 from ._base import _store_params
 from ._deep_ensemble import DeepEnsembleClassifier, DeepEnsembleRegressor, _docstring
@@ -211,8 +211,7 @@ class _SGMCMCMixin:
                 f"epochs, before the first sample (after burn_in={self.burn_in} + "
                 f"thinning={self.thinning} epochs); no member to predict with."
             )
-        device = next(self.net_.module_.parameters()).device
-        self.net_.module_.network = stack_members(samples).to(device)
+        self._use_as_members(samples)
         self.chain_index_ = np.tile(np.arange(self.n_chains), len(samples))
 
 

@@ -6,7 +6,6 @@ from numbers import Integral
 
 from skorch.callbacks import Callback
 
-from ..nn import independent_members, stack_members
 from ..utils._compat import Interval
 from ._base import _store_params
 from ._deep_ensemble import DeepEnsembleClassifier, DeepEnsembleRegressor, _docstring
@@ -129,9 +128,7 @@ class _SnapshotMixin:
                 f"epochs, before the end of the first cycle (cycle_epochs="
                 f"{self.cycle_epochs}); no snapshot to predict with."
             )
-        device = next(self.net_.module_.parameters()).device
-        stacked = stack_members([independent_members(s, inplace=True) for s in snapshots])
-        self.net_.module_.network = stacked.to(device)
+        self._use_as_members(snapshots)
 
 
 class SnapshotEnsembleClassifier(_SnapshotMixin, DeepEnsembleClassifier):

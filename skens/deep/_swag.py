@@ -7,7 +7,7 @@ import torch
 from sklearn.utils import check_random_state
 
 from ..exceptions import TrainingDivergedError
-from ..nn import FeatureEmbedding, SWAGMoments, independent_members, stack_members
+from ..nn import FeatureEmbedding, SWAGMoments
 from ..utils._compat import Interval, StrOptions
 from ._base import _store_params
 from ._deep_ensemble import DeepEnsembleClassifier, DeepEnsembleRegressor, _docstring
@@ -109,14 +109,11 @@ class _SWAGMixin:
         n_samples = 1 if self.covariance == "none" else self.n_samples
         samples = moments.sample(n_samples, covariance=self.covariance, generator=generator)
         fill = dict(net.callbacks_).get("fill_unseen")
-        for sample in samples:
-            if fill is not None:  # untrained category codes at the mean of the trained ones
-                for layer in sample.modules():
-                    if isinstance(layer, FeatureEmbedding):
-                        layer.fill_unseen(fill.seen)
-            independent_members(sample, inplace=True)
-        device = next(net.module_.parameters()).device
-        net.module_.network = stack_members(samples).to(device)
+        if fill is not None:  # untrained category codes at the mean of the trained ones
+            for layer in (m for sample in samples for m in sample.modules()):
+                if isinstance(layer, FeatureEmbedding):
+                    layer.fill_unseen(fill.seen)
+        self._use_as_members(samples)
 
 
 class SWAGClassifier(_SWAGMixin, DeepEnsembleClassifier):
