@@ -679,6 +679,15 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         residual noise, a student's fidelity) sees the replaced module.
         """
 
+    def _extra_seed(self, offset):
+        """A seed for a generator a kind adds to those of the fit (masks, noise...).
+
+        ``random_state``'s first draw plus ``offset``: reproducible with an
+        int ``random_state``, and apart from the fit's own seeds (of
+        :class:`_Seeds`, whose first is that same draw) for ``offset > 0``.
+        """
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max)) + offset
+
     def _use_as_members(self, modules):
         """Replace the trained network by ``modules``, joined as the members of one module.
 

@@ -7,7 +7,6 @@ import torch
 from sklearn.base import ClassifierMixin, RegressorMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ..base import EnsembleClassifierMixin, EnsembleRegressorMixin, _concat
@@ -101,9 +100,7 @@ class _BaseDistilled(_BaseDeepEnsemble):
     def _transfer_set(self, X, n_labeled, unlabeled):
         """The training rows, the augmented rows, then the unlabelled rows."""
         parts = [X]
-        rng = np.random.RandomState(
-            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        )
+        rng = np.random.RandomState(self._extra_seed(0))
         if self.augmentation is not None and self.n_augment > 0:
             parts.append(
                 _augment(X, self.augmentation, self.n_augment * n_labeled, self.noise_scale, rng)

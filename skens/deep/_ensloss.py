@@ -3,7 +3,6 @@
 import numpy as np
 import torch
 from scipy.special import expit
-from sklearn.utils import check_random_state
 
 from ..base import _concat
 from ..nn._ensloss import EnsLossTask, platt_slope
@@ -179,7 +178,7 @@ class EnsLossClassifier(DeepEnsembleClassifier):
         # The derivative draws get their own seed from random_state (offset: an
         # int random_state's first draws seed the module, the batches and, for
         # SG-MCMC, the sampler's noise).
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max)) + 3
+        seed = self._extra_seed(3)
         self._task.seed = seed
         return super()._get_criterion()
 

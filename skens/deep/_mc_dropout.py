@@ -2,9 +2,7 @@
 
 from numbers import Integral, Real
 
-import numpy as np
 import torch
-from sklearn.utils import check_random_state
 
 from ..nn import dropout_members
 from ..utils._compat import Interval
@@ -61,9 +59,8 @@ class _MCDropoutMixin:
     }
 
     def _after_training(self, data):
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         # + 1: an int random_state's first draw also seeds the module (see _fit).
-        generator = torch.Generator().manual_seed(int(seed) + 1)
+        generator = torch.Generator().manual_seed(self._extra_seed(1))
         self.net_.module_ = dropout_members(self.net_.module_, self.n_samples, generator=generator)
 
 

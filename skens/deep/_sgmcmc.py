@@ -4,7 +4,6 @@ import copy
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils import check_random_state
 from skorch.callbacks import Callback
 
 from ..nn import PSGLD, SGHMC, polynomial_step_size
@@ -193,7 +192,7 @@ class _SGMCMCMixin:
     def _get_optimizer(self):
         # The noise has its own seed from random_state (offset: an int
         # random_state's first draws seed the module and the batches).
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max)) + 2
+        seed = self._extra_seed(2)
         params = dict(lr=self.lr, n_members=self.n_chains, temperature=self.temperature,
                       prior_std=self.prior_std, seed=seed)
         return _SAMPLERS[self.sampler], params

@@ -4,7 +4,6 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.utils import check_random_state
 
 from ..exceptions import TrainingDivergedError
 from ..nn import FeatureEmbedding, SWAGMoments
@@ -103,9 +102,8 @@ class _SWAGMixin:
             moments.collect(net.module_.network)
         self.swa_loss_curve_ = curve
         net.module_.eval()
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         # + 3: an int random_state's first draws also seed the module and batches.
-        generator = torch.Generator().manual_seed(int(seed) + 3)
+        generator = torch.Generator().manual_seed(self._extra_seed(3))
         n_samples = 1 if self.covariance == "none" else self.n_samples
         samples = moments.sample(n_samples, covariance=self.covariance, generator=generator)
         fill = dict(net.callbacks_).get("fill_unseen")
