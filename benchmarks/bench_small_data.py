@@ -39,10 +39,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(ROOT))
 
+from benchutil import run_all  # noqa: E402
+
 MODELS = ("linear", "rf", "hgb", "single", "deep", "hypertab", "hypertab_batched", "ensloss")
 # Too imbalanced to subsample to 100 rows (0.9% positives: one positive row).
 SKIP = {"protein_homology"}
-DEVICE = "auto"
 
 
 def _tables(external):
@@ -74,7 +75,7 @@ def _load(name, external):
     return X, np.asarray(y), task
 
 
-def _model(name, task, seed, categorical, n_train=0, sequential_max_rows=None):
+def _model(name, task, seed, categorical, device, n_train=0, sequential_max_rows=None):
     import models
 
     import skens
@@ -86,21 +87,21 @@ def _model(name, task, seed, categorical, n_train=0, sequential_max_rows=None):
     if name == "hgb":
         return models._hgb(task, seed, categorical)
     if name == "single":
-        return skens.DeepEnsembleClassifier(n_members=1, random_state=seed, device=DEVICE)
+        return skens.DeepEnsembleClassifier(n_members=1, random_state=seed, device=device)
     if name == "deep":
-        return skens.DeepEnsembleClassifier(random_state=seed, device=DEVICE)
+        return skens.DeepEnsembleClassifier(random_state=seed, device=device)
     if name == "hypertab":
         if sequential_max_rows is not None and n_train > sequential_max_rows:
             return None
         return skens.HyperTabClassifier(training="sequential", lr=3e-4, max_epochs=50,
-                                        random_state=seed, device=DEVICE)
+                                        random_state=seed, device=device)
     if name == "hypertab_batched":
         return skens.HyperTabClassifier(training="batched", lr=3e-3, max_epochs=100,
-                                        random_state=seed, device=DEVICE)
+                                        random_state=seed, device=device)
     if name == "ensloss":
         if task != "binary":
             return None
-        return skens.EnsLossClassifier(random_state=seed, device=DEVICE)
+        return skens.EnsLossClassifier(random_state=seed, device=device)
     raise ValueError(name)
 
 
@@ -120,7 +121,8 @@ def run_one(name, n_train, seed, args):
     record = dict(dataset=name, n_train=n_train, seed=seed, task=task, n_test=len(test))
     labels = np.unique(y)
     for model_name in args.models:
-        model = _model(model_name, task, seed, categorical, n_train, args.sequential_max_rows)
+        model = _model(model_name, task, seed, categorical, args.device, n_train,
+                       args.sequential_max_rows)
         if model is None:
             continue
         start = time.perf_counter()
@@ -140,28 +142,6 @@ def run_one(name, n_train, seed, args):
             seconds=seconds,
         )
     return record
-
-
-def _init_worker(device, jobs):
-    global DEVICE
-    DEVICE = device
-    import os
-
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    torch.set_num_threads(threads)
-    # OpenMP and BLAS pools too (HistGradientBoosting would take every core in every worker).
-    threadpool_limits(threads)
-
-
-def _safe_run(run, args):
-    name, n_train, seed = run
-    try:
-        return run_one(name, n_train, seed, args)
-    except Exception as exc:  # recorded; the run goes on
-        return dict(dataset=name, n_train=n_train, seed=seed, error=f"{type(exc).__name__}: {exc}")
 
 
 def _ranks(record, models):
@@ -261,19 +241,8 @@ def main():
                 for seed in args.seeds.split(",")]
         # Seed by seed (a run cut short still has whole seeds), largest first within one.
         runs.sort(key=lambda r: (r[2], -r[1]))
-        records = []
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        with open(output, "w") as out, ProcessPoolExecutor(
-            args.jobs, initializer=_init_worker, initargs=(args.device, args.jobs)
-        ) as pool:
-            futures = [pool.submit(_safe_run, run, args) for run in runs]
-            for future in as_completed(futures):
-                record = future.result()
-                records.append(record)
-                out.write(json.dumps(record) + "\n")
-                out.flush()
-                print(json.dumps(record), flush=True)
+        records = run_all(run_one, runs, args, keys=("dataset", "n_train", "seed"),
+                          jobs=args.jobs, output=output)
     command = "python benchmarks/bench_small_data.py " + " ".join(
         a for a in sys.argv[1:] if a != "--render-only"
     )

@@ -48,18 +48,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(ROOT))
 
-from benchutil import capped_split  # noqa: E402
+from benchutil import capped_split, run_all  # noqa: E402
 
 METHODS = ("single", "deep", "mc_dropout", "snapshot", "sgmcmc", "sgmcmc_cold", "swag",
            "multihead", "evidential")
-DEVICE = "auto"
 
 
-def _model(method, regression, seed):
+def _model(method, regression, seed, device):
     import skens
 
     kind = "Regressor" if regression else "Classifier"
-    common = dict(random_state=seed, device=DEVICE)
+    common = dict(random_state=seed, device=device)
     if method == "single":
         return getattr(skens, f"DeepEnsemble{kind}")(n_members=1, **common)
     if method == "deep":
@@ -100,7 +99,7 @@ def run_one(name, seed, args):
     regression = task == "regression"
     record = dict(dataset=name, seed=seed, task=task, n_train=len(y_train), n_test=len(y_test))
     for method in args.methods:
-        model = _model(method, regression, seed)
+        model = _model(method, regression, seed, args.device)
         if model is None:  # not defined for this task
             continue
         start = time.perf_counter()
@@ -128,25 +127,6 @@ def run_one(name, seed, args):
             )
         record[method].update(fit_seconds=fit_seconds, predict_seconds=predict_seconds)
     return record
-
-
-def _init_worker(device, jobs):
-    global DEVICE
-    DEVICE = device
-    if jobs > 1:
-        import os
-
-        import torch
-
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // jobs))
-
-
-def _safe_run(run, args):
-    name, seed = run
-    try:
-        return run_one(name, seed, args)
-    except Exception as exc:  # recorded; the run goes on
-        return dict(dataset=name, seed=seed, error=f"{type(exc).__name__}: {exc}")
 
 
 def to_markdown(records, command, methods):
@@ -228,29 +208,8 @@ def main():
         records = [json.loads(line) for line in open(output)]
     else:
         runs = [(name, int(seed)) for name in names for seed in args.seeds.split(",")]
-        records = []
-        with open(output, "w") as out:
-            if args.jobs > 1:
-                from concurrent.futures import ProcessPoolExecutor, as_completed
-
-                with ProcessPoolExecutor(args.jobs, initializer=_init_worker,
-                                         initargs=(args.device, args.jobs)) as pool:
-                    futures = [pool.submit(_safe_run, run, args) for run in runs]
-                    for future in as_completed(futures):  # written as they finish
-                        record = future.result()
-                        records.append(record)
-                        out.write(json.dumps(record) + "\n")
-                        out.flush()
-                        print(json.dumps(record), flush=True)
-                records.sort(key=lambda r: runs.index((r["dataset"], r["seed"])))
-            else:
-                _init_worker(args.device, 1)
-                for run in runs:
-                    record = _safe_run(run, args)
-                    records.append(record)
-                    out.write(json.dumps(record) + "\n")
-                    out.flush()
-                    print(json.dumps(record), flush=True)
+        records = run_all(run_one, runs, args, keys=("dataset", "seed"), jobs=args.jobs,
+                          output=output)
     command = "python benchmarks/bench_uncertainty_methods.py " + " ".join(
         a for a in sys.argv[1:] if a != "--render-only"
     )

@@ -1,5 +1,7 @@
-"""What the benchmarks share: the capped train/test split of a table, and best-of timing."""
+"""What the benchmarks share: the capped split of a table, best-of timing, parallel runs."""
 
+import json
+import os
 import time
 from pathlib import Path
 
@@ -49,3 +51,53 @@ def timed(fn, repeats=3):
         out = fn()
         best = min(best, time.perf_counter() - start)
     return out, best
+
+
+def _limit_threads(jobs):
+    """A worker's share of the cores for torch, OpenMP and BLAS (HistGradientBoosting too)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    torch.set_num_threads(threads)
+    threadpool_limits(threads)
+
+
+def _guarded(run_one, run, args, keys):
+    try:
+        return run_one(*run, args)
+    except Exception as exc:  # recorded; the other runs go on
+        return dict(zip(keys, run), error=f"{type(exc).__name__}: {exc}")
+
+
+def run_all(run_one, runs, args, *, keys, jobs, output):
+    """``run_one(*run, args)`` for every run, in ``jobs`` processes, each record saved as it ends.
+
+    Each record is appended to ``output`` (JSON lines, the file rewritten)
+    and printed when its run ends, so a run cut short keeps what finished; a
+    run that raises is recorded as ``dict(zip(keys, run), error=...)``. With
+    ``jobs > 1``, each worker process limits its threads to its share of the
+    cores. Returns the records in the order of ``runs``.
+    """
+    records = []
+    with open(output, "w") as out:
+
+        def save(record):
+            records.append(record)
+            out.write(json.dumps(record) + "\n")
+            out.flush()
+            print(json.dumps(record), flush=True)
+
+        if jobs > 1:
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            with ProcessPoolExecutor(jobs, initializer=_limit_threads, initargs=(jobs,)) as pool:
+                futures = [pool.submit(_guarded, run_one, run, args, keys) for run in runs]
+                for future in as_completed(futures):
+                    save(future.result())
+        else:
+            for run in runs:
+                save(_guarded(run_one, run, args, keys))
+    position = {tuple(run): i for i, run in enumerate(runs)}
+    return sorted(records, key=lambda r: position[tuple(r[k] for k in keys)])
+
