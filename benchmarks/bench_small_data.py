@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(ROOT))
 
-from benchutil import run_all  # noqa: E402
+from benchutil import load_table, run_all  # noqa: E402
 
 MODELS = ("linear", "rf", "hgb", "single", "deep", "hypertab", "hypertab_batched", "ensloss")
 # Too imbalanced to subsample to 100 rows (0.9% positives: one positive row).
@@ -50,7 +50,7 @@ def _tables(external):
     if external:
         import external_datasets
 
-        return [n for n, t in external_datasets.TABLES.items() if t.task != "regression"]
+        return list(external_datasets.CLASSIFICATION)
     import datasets
 
     names = []
@@ -61,18 +61,6 @@ def _tables(external):
         if task != "regression":
             names.append(name)
     return names
-
-
-def _load(name, external):
-    if external:
-        import external_datasets
-
-        X, y, task = external_datasets.load(name)
-    else:
-        import datasets
-
-        X, y, task = datasets.load(name)
-    return X, np.asarray(y), task
 
 
 def _model(name, task, seed, categorical, device, n_train=0, sequential_max_rows=None):
@@ -109,7 +97,7 @@ def run_one(name, n_train, seed, args):
     from sklearn.metrics import log_loss
     from sklearn.model_selection import train_test_split
 
-    X, y, task = _load(name, args.external)
+    X, y, task = load_table(name, external=args.external)
     if n_train >= 0.8 * len(y):  # leave at least a fifth of the table to test on
         return dict(dataset=name, n_train=n_train, seed=seed, task=task, skipped=True)
     train, test = train_test_split(

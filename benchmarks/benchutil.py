@@ -10,6 +10,19 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def load_table(name, *, external):
+    """``X, y, task`` of a public (``benchmarks/datasets.py``) or external table; ``y`` an array."""
+    if external:
+        import external_datasets
+
+        X, y, task = external_datasets.load(name)
+    else:
+        import datasets
+
+        X, y, task = datasets.load(name)
+    return X, np.asarray(y), task
+
+
 def capped_split(name, seed, *, external, max_train, max_test):
     """``X_train, y_train, X_test, y_test, task`` of one table and seed.
 
@@ -18,21 +31,15 @@ def capped_split(name, seed, *, external, max_train, max_test):
     Training and test rows above ``max_train`` / ``max_test`` are
     subsampled with ``RandomState(seed)``.
     """
+    X, y, task = load_table(name, external=external)
     if external:
-        import external_datasets
         from sklearn.model_selection import train_test_split
 
-        X, y, task = external_datasets.load(name)
-        y = np.asarray(y)
         train, test = train_test_split(
             np.arange(len(y)), test_size=0.25, random_state=seed,
             stratify=None if task == "regression" else y,
         )
     else:
-        import datasets
-
-        X, y, task = datasets.load(name)
-        y = np.asarray(y)
         split = np.load(ROOT / "benchmarks" / "splits" / f"{name}-seed{seed}.npz")
         train, test = split["train"], split["test"]
     rng = np.random.RandomState(seed)
