@@ -35,6 +35,7 @@ def build_net(
     device,
     verbose,
     precision="fp32",
+    net_class=EnsembleNet,
 ):
     """The skorch net that trains the ensemble.
 
@@ -67,6 +68,9 @@ def build_net(
         Arithmetic of the forward passes (see :class:`EnsembleNet`).
     verbose : int
         skorch's verbosity.
+    net_class : type, default=EnsembleNet
+        The net's class: :class:`EnsembleNet` or a subclass of it (HyperTab's
+        sequential training overrides its training step).
 
     Returns
     -------
@@ -78,7 +82,7 @@ def build_net(
     optimizer_class, optimizer_params = optimizer
     optimizer_params = dict(optimizer_params)
     lr = optimizer_params.pop("lr")
-    return EnsembleNet(
+    return net_class(
         module=module_class,
         **_prefixed("module", module_params),
         criterion=criterion_class,

@@ -36,7 +36,7 @@ from ..utils import resolve_device
 from ..utils._compat import Interval, StrOptions, _safe_indexing
 from ._backend import build_net
 from ._data import MIN_BATCH_ROWS, ArrayDataset, BatchIterator
-from ._net import FillUnseenEmbeddings, FiniteLossCheck, ValidationScore
+from ._net import EnsembleNet, FillUnseenEmbeddings, FiniteLossCheck, ValidationScore
 
 # Rows per prediction batch are chosen so that one hidden activation,
 # (rows, n_members, width) in float32, stays near this many elements: 8 MB on
@@ -512,7 +512,12 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
             device=self.device_,
             precision=self.precision,
             verbose=self.verbose,
+            net_class=self._net_class(),
         )
+
+    def _net_class(self):
+        """Hook: the skorch net class, :class:`EnsembleNet` or a subclass of it."""
+        return EnsembleNet
 
     def _reset(self):
         """Forget a previous fit, so that a failed refit leaves an unfitted estimator."""

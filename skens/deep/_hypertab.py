@@ -215,12 +215,8 @@ class _HyperTabMixin:
     def _get_optimizer(self):
         return torch.optim.Adam, {"lr": self.lr}
 
-    def _make_net(self, *args, **kwargs):
-        net = super()._make_net(*args, **kwargs)
-        if self.training == "batched":
-            return net
-        params = net.get_params(deep=False)
-        return _SequentialMaskNet(**{k: v for k, v in params.items() if not k.startswith("_")})
+    def _net_class(self):
+        return _SequentialMaskNet if self.training == "sequential" else EnsembleNet
 
 
 class HyperTabClassifier(_HyperTabMixin, DeepEnsembleClassifier):
