@@ -8,12 +8,13 @@ member weights, schedule) lives here; the training runs in skorch, wired in
 import copy
 import warnings
 from abc import ABCMeta, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from numbers import Integral, Real
 from typing import NamedTuple
 
 import numpy as np
 import torch
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
@@ -174,6 +175,31 @@ def _store_params(estimator, params):
             setattr(estimator, name, value)
 
 
+def _group_seeds(seeds, group):
+    """The :class:`_Seeds` of member group ``group``: drawn from the fit's seeds and the index."""
+    drawn = np.random.SeedSequence([seeds.torch, group]).generate_state(2)
+    return seeds._replace(torch=int(drawn[0] >> 1), shuffle=int(drawn[1] >> 1))
+
+
+def _train_member_group(template, group, n_members, device, data, hidden_layer_sizes, seeds, seen):
+    """Train one member group (in a joblib worker): its trimmed net and history summary.
+
+    ``template`` is the estimator with its preprocessing learned; a copy of
+    it trains ``n_members`` members on ``device``.
+    """
+    estimator = copy.copy(template)
+    estimator.n_members = n_members
+    estimator.device_ = device
+    estimator._group = group
+    estimator._task = copy.deepcopy(template._task)  # a kind may set seeds on it
+    # A worker's copy may be a read-only memory map; torch wants its own.
+    data = replace(data, X=torch.tensor(np.asarray(data.X), device=device))
+    net = estimator._train(data, hidden_layer_sizes, seeds, seen)
+    summary = estimator._history_summary(net)
+    net.trim_for_prediction()  # drops the optimizer and the validation rows before the transfer
+    return net, summary
+
+
 class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
     """Parameters, fitting and batched inference shared by the deep ensembles."""
 
@@ -195,7 +221,8 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         "numeric_scaling": [StrOptions({"quantile", "standard", "robust"})],
         "numeric_embedding": [StrOptions({"periodic"}), None],
         "callbacks": [list, None],
-        "device": [str],
+        "n_jobs": [Integral, None],
+        "device": [str, list],
         "precision": [StrOptions({"fp32", "bf16"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -275,6 +302,13 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
     @abstractmethod
     def _n_task_outputs(self):
         """Outputs of each member for the task: classes, or regression targets."""
+
+    # Kinds whose members are independent networks have an ``n_jobs``
+    # parameter (member groups); the others train in one process.
+    n_jobs = None
+    # Index of the member group a copy of the estimator trains (see
+    # _fit_member_groups); it offsets the seeds of _extra_seed.
+    _group = 0
 
     # Whether the internal validation split is stratified on y.
     _stratify = False
@@ -641,7 +675,8 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         weights, and the internal training and validation parts.
         """
         hidden_layer_sizes = _check_hidden_layer_sizes(self.hidden_layer_sizes)
-        self.device_ = resolve_device(self.device)
+        groups = self._member_groups()
+        self.device_ = groups[0][1]
         rng = check_random_state(self.random_state)
         # Every random draw comes from generators this fit owns (the module's,
         # the batch iterator's, ``rng``): nothing global is read or moved.
@@ -651,6 +686,27 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         self._task = self._make_task()
         data = self._prepare_data(X, y, sample_weight, seeds, rng)
         seen = self._seen_codes(data.X_train, data.train_weight)
+        if len(groups) == 1:
+            net = self._train(data, hidden_layer_sizes, seeds, seen)
+            self._record_history([self._history_summary(net)], [self.n_members])
+            self.net_ = net
+        else:
+            self._fit_member_groups(data, hidden_layer_sizes, seeds, seen, groups)
+        if "n_jobs" in self._get_param_names():
+            self.member_groups_ = [members for members, _ in groups]
+        try:
+            self._after_training(data)
+        except BaseException:
+            self._reset()  # a failed fit leaves an unfitted estimator
+            raise
+        self.net_.trim_for_prediction()
+        # The module holds the encoding as buffers; the net's copy of its
+        # construction arguments would store the quantile tables twice.
+        self.net_.module__encoding = None
+        return data
+
+    def _train(self, data, hidden_layer_sizes, seeds, seen):
+        """The skorch net, trained on ``data`` (a :class:`_FitData`)."""
         train, valid = self._make_datasets(data)
         net = self._make_net(
             data.X.shape[1],
@@ -661,18 +717,96 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
             seen,
         )
         net.fit(train, y=None)
-        self._record_history(net)
-        self.net_ = net
-        try:
-            self._after_training(data)
-        except BaseException:
-            self._reset()  # a failed fit leaves an unfitted estimator
-            raise
-        net.trim_for_prediction()
-        # The module holds the encoding as buffers; the net's copy of its
-        # construction arguments would store the quantile tables twice.
-        net.module__encoding = None
-        return data
+        return net
+
+    # ----------------------------------------------------------- member groups
+    def _member_groups(self):
+        """``[(member indices, device), ...]``: the groups the members train in.
+
+        One group of every member on the resolved ``device`` unless
+        ``n_jobs`` or a list of devices asks for more (kinds with an
+        ``n_jobs`` parameter only): then ``min(n_members, groups)`` groups
+        of consecutive members, as equal in size as can be.
+        """
+        devices = self.device
+        has_groups = "n_jobs" in self._get_param_names()
+        name = type(self).__name__
+        if isinstance(devices, (list, tuple)):
+            if not has_groups:
+                raise ValueError(
+                    f"{name} trains its members in one module: device must be one device, got "
+                    f"the list {devices!r} (lists of devices place the member groups of the "
+                    "kinds with an n_jobs parameter, e.g. DeepEnsembleClassifier)."
+                )
+            if not devices or not all(isinstance(d, str) for d in devices):
+                raise ValueError(
+                    f"{name}: a list of devices must hold at least one device string, got "
+                    f"{devices!r}."
+                )
+            devices = [resolve_device(d) for d in devices]
+            if len(devices) > self.n_members:
+                raise ValueError(
+                    f"{name}: device lists {len(devices)} devices, one member group each, but "
+                    f"there are only n_members={self.n_members} members."
+                )
+            n_groups = len(devices)
+        else:
+            devices = [resolve_device(devices)]
+            if self.n_jobs == 0:
+                raise ValueError(
+                    f"{name}: n_jobs=0 is not a number of workers; use None or 1 (one process), "
+                    "a positive number, or -1 (every worker of the active joblib backend)."
+                )
+            n_groups = 1 if self.n_jobs is None else min(self.n_members, effective_n_jobs(self.n_jobs))
+            devices = devices * n_groups
+        if n_groups > 1 and getattr(self, "ensemble_type", None) == "shared":
+            raise ValueError(
+                f"{name} with ensemble_type='shared': the members share one trunk, so they "
+                "cannot be trained apart in member groups; use n_jobs=None and one device."
+            )
+        members = np.array_split(np.arange(self.n_members), n_groups)
+        return list(zip(members, devices))
+
+    def _fit_member_groups(self, data, hidden_layer_sizes, seeds, seen, groups):
+        """Train each member group in its own joblib worker, then join them into ``net_``.
+
+        Every group sees the same rows, split and encoding (learned here,
+        once); each gets its members' columns of the bootstrap weights and
+        seen-code masks, and seeds of its own (so groups differ as members
+        do). The workers run under the active joblib backend: local
+        processes by default, a Dask or Ray cluster inside
+        ``joblib.parallel_config(backend=...)``.
+        """
+        template = copy.copy(self)
+        template.__dict__.pop("net_", None)
+        # numpy, which joblib hands to local workers as a memory map.
+        shipped = replace(data, X=data.X.cpu().numpy())
+        n_jobs = self.n_jobs
+        if n_jobs is None:  # a list of devices: one worker per device
+            n_jobs = len(groups)
+        jobs = []
+        for g, (members, device) in enumerate(groups):
+            weight = data.train_weight
+            if weight is not None and weight.shape[1] > 1:
+                weight = weight[:, members]
+            group_seen = [m[:, members] if m.shape[1] > 1 else m for m in seen]
+            jobs.append(
+                delayed(_train_member_group)(
+                    template,
+                    g,
+                    len(members),
+                    device,
+                    replace(shipped, train_weight=weight),
+                    hidden_layer_sizes,
+                    _group_seeds(seeds, g),
+                    group_seen,
+                )
+            )
+        results = Parallel(n_jobs=min(len(groups), effective_n_jobs(n_jobs)))(jobs)
+        nets = [net for net, _ in results]
+        self.net_ = nets[0]
+        self._use_as_members([net.module_.network for net in nets])
+        self._record_history([summary for _, summary in results], [len(m) for m, _ in groups])
 
     def _after_training(self, data):
         """Hook: change the trained ``net_`` before anything predicts with it (nothing here).
@@ -690,8 +824,11 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         ``random_state``'s first draw plus ``offset``: reproducible with an
         int ``random_state``, and apart from the fit's own seeds (of
         :class:`_Seeds`, whose first is that same draw) for ``offset > 0``.
+        Member group ``g > 0`` (see :meth:`_fit_member_groups`) adds
+        ``1000 * g``, so that groups draw apart.
         """
-        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max)) + offset
+        first = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        return first + offset + 1000 * self._group
 
     def _use_as_members(self, modules):
         """Replace the trained network by ``modules``, joined as the members of one module.
@@ -705,20 +842,52 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         members = [independent_members(m, inplace=True) for m in modules]
         self.net_.module_.network = stack_members(members).to(device)
 
-    def _record_history(self, net):
+    @staticmethod
+    def _history_summary(net):
+        """Epochs, loss curves and best loss of a trained net, as a dict."""
         history = net.history
-        self.n_iter_ = len(history)
-        self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
+        loss_curve = [float(v) for v in history[:, "train_loss"]]
         early_stopping = dict(net.callbacks_).get("early_stopping")
         if early_stopping is None:
-            self.validation_loss_curve_ = None
-            self.validation_scores_ = None
-            self.best_loss_ = min(self.loss_curve_)
-            return
-        self.validation_loss_curve_ = [float(v) for v in history[:, "valid_loss"]]
-        self.validation_scores_ = [float(v) for v in history[:, "valid_score"]]
-        # The loss of the epoch whose weights were restored (skorch counts epochs from 1).
-        self.best_loss_ = self.validation_loss_curve_[early_stopping.best_epoch_ - 1]
+            return dict(n_iter=len(history), loss_curve=loss_curve, validation_loss_curve=None,
+                        validation_scores=None, best_loss=min(loss_curve))
+        valid_curve = [float(v) for v in history[:, "valid_loss"]]
+        return dict(
+            n_iter=len(history),
+            loss_curve=loss_curve,
+            validation_loss_curve=valid_curve,
+            validation_scores=[float(v) for v in history[:, "valid_score"]],
+            # The loss of the epoch whose weights were restored (skorch counts epochs from 1).
+            best_loss=valid_curve[early_stopping.best_epoch_ - 1],
+        )
+
+    def _record_history(self, summaries, sizes):
+        """Set ``n_iter_``, the curves and ``best_loss_`` from the groups' summaries.
+
+        With one group, its own figures. With several (member groups),
+        ``n_iter_`` is the most epochs a group ran, each curve's entry at an
+        epoch is the mean over the groups still training then, weighted by
+        their numbers of members (the losses are means over members), and
+        ``best_loss_`` the weighted mean of the groups' best losses.
+        """
+        self.n_iter_ = max(s["n_iter"] for s in summaries)
+        sizes = np.asarray(sizes, dtype=float)
+
+        def joined(key):
+            if summaries[0][key] is None:
+                return None
+            curve = []
+            for epoch in range(self.n_iter_):
+                running = [(s[key][epoch], w) for s, w in zip(summaries, sizes)
+                           if epoch < len(s[key])]
+                values, weights = zip(*running)
+                curve.append(float(np.average(values, weights=weights)))
+            return curve
+
+        self.loss_curve_ = joined("loss_curve")
+        self.validation_loss_curve_ = joined("validation_loss_curve")
+        self.validation_scores_ = joined("validation_scores")
+        self.best_loss_ = float(np.average([s["best_loss"] for s in summaries], weights=sizes))
 
     # --------------------------------------------------------------- inference
     def _evaluate(self, batch, module=None):

@@ -110,11 +110,30 @@ _TRAILING_PARAMETERS = """
         e.g. :class:`skens.callbacks.GradientNoise`. Names must differ from
         the estimator's own callbacks'.
 
-    device : str, default='auto'
+    n_jobs : int, default=None
+        Member groups: with ``n_jobs=k``, the members are split into
+        ``min(n_members, k)`` groups of consecutive members, each trained
+        (vectorised, as one module) in its own joblib worker, then joined
+        into one fitted ensemble whose outputs equal those of the groups
+        evaluated one by one. The workers are local processes by default,
+        or those of the active joblib backend (Dask, Ray) inside
+        ``joblib.parallel_config(backend=...)``; ``-1`` uses every worker of
+        the backend. The data, split and encoding are prepared once, in the
+        calling process; each group has its own early stopping and seeds
+        derived from ``random_state`` and the group's index, so results
+        depend on the number of groups but not on where they run.
+        ``None`` (the default) or ``1`` trains every member in this process,
+        as one module. Read more in ``doc/user_guide/scaling_out.md``.
+
+    device : str or list of str, default='auto'
         Torch device: ``'auto'`` (CUDA when available, else CPU), ``'cpu'``,
         ``'cuda'`` or ``'cuda:N'``. The fitted input encoding runs on this
         device too (it is the module's first stage), so a model fitted on a
-        GPU and loaded on a machine without one predicts on the CPU.
+        GPU and loaded on a machine without one predicts on the CPU. A list
+        of devices (kinds with ``n_jobs`` only), e.g. ``['cuda:0',
+        'cuda:1']``, trains one member group on each (in ``n_jobs`` workers,
+        by default as many as devices); the joined ensemble lives on the
+        first.
 
     precision : {'fp32', 'bf16'}, default='fp32'
         Arithmetic of the network's forward passes. ``'bf16'``: mixed
@@ -312,6 +331,7 @@ class DeepEnsembleClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDeep
         class_weight=None,
         aggregation="mean",
         callbacks=None,
+        n_jobs=None,
         device="auto",
         precision="fp32",
         random_state=None,
@@ -342,6 +362,7 @@ class DeepEnsembleClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDeep
         )
         self.class_weight = class_weight
         self.aggregation = aggregation
+        self.n_jobs = n_jobs
 
     def _make_task(self):
         return ClassificationTask()
@@ -546,6 +567,7 @@ class DeepEnsembleRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseDeepEns
         numeric_embedding="periodic",
         loss="gaussian_nll",
         callbacks=None,
+        n_jobs=None,
         device="auto",
         precision="fp32",
         random_state=None,
@@ -575,6 +597,7 @@ class DeepEnsembleRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseDeepEns
             verbose=verbose,
         )
         self.loss = loss
+        self.n_jobs = n_jobs
 
     def _make_task(self):
         if self.loss == "gaussian_nll":

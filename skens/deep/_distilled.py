@@ -662,5 +662,5 @@ class DistilledRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseDistilled)
 
 
 # The common parameters, without their n_members entry (the student's default is 1).
-DistilledClassifier.__doc__ = _docstring(DistilledClassifier.__doc__, omit=("n_members",))
-DistilledRegressor.__doc__ = _docstring(DistilledRegressor.__doc__, omit=("n_members",))
+DistilledClassifier.__doc__ = _docstring(DistilledClassifier.__doc__, omit=("n_members", "n_jobs"))
+DistilledRegressor.__doc__ = _docstring(DistilledRegressor.__doc__, omit=("n_members", "n_jobs"))

@@ -160,6 +160,7 @@ class EnsLossClassifier(DeepEnsembleClassifier):
         numeric_embedding="periodic",
         class_weight=None,
         callbacks=None,
+        n_jobs=None,
         device="auto",
         precision="fp32",
         random_state=None,

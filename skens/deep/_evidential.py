@@ -159,6 +159,7 @@ class EvidentialRegressor(DeepEnsembleRegressor):
         numeric_scaling="quantile",
         numeric_embedding="periodic",
         callbacks=None,
+        n_jobs=None,
         device="auto",
         precision="fp32",
         random_state=None,

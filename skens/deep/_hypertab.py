@@ -400,7 +400,7 @@ class HyperTabRegressor(_HyperTabMixin, DeepEnsembleRegressor):
 def _hypertab_docstring(doc):
     return _docstring(
         doc,
-        omit=_HyperTabMixin._fixed,
+        omit=(*_HyperTabMixin._fixed, "n_jobs"),
         replace={"lr": _LR, "batch_size": _BATCH_SIZE, "max_epochs": _MAX_EPOCHS,
                  "early_stopping": _EARLY_STOPPING},
         hypertab_parameters=_HYPERTAB_PARAMETERS,

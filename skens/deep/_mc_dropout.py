@@ -244,7 +244,7 @@ class MCDropoutRegressor(_MCDropoutMixin, DeepEnsembleRegressor):
 def _mc_docstring(doc):
     # The common parameters with MC dropout's own n_members (above) and dropout (in place).
     return _docstring(
-        doc, omit=("n_members",), replace={"dropout": _MC_DROPOUT},
+        doc, omit=("n_members", "n_jobs"), replace={"dropout": _MC_DROPOUT},
         mc_parameters=_MC_PARAMETERS, notes=_MC_NOTES,
     )
 

@@ -318,7 +318,7 @@ def _multihead_docstring(doc):
     # n_heads and the views replace n_members and bootstrap; the trunk fixes ensemble_type.
     return _docstring(
         doc,
-        omit=("n_members", "ensemble_type", "bootstrap"),
+        omit=("n_members", "ensemble_type", "bootstrap", "n_jobs"),
         replace={"dropout": _MULTIHEAD_DROPOUT},
         multihead_parameters=_MULTIHEAD_PARAMETERS,
         notes=_MULTIHEAD_NOTES,

@@ -388,7 +388,7 @@ class SGMCMCRegressor(_SGMCMCMixin, DeepEnsembleRegressor):
 
 def _sgmcmc_docstring(doc):
     fixed = ("n_members", "ensemble_type", "dropout", "weight_decay", "max_epochs",
-             "early_stopping", "validation_fraction", "patience", "bootstrap")
+             "early_stopping", "validation_fraction", "patience", "bootstrap", "n_jobs")
     return _docstring(
         doc, omit=fixed, replace={"lr": _SGMCMC_LR},
         sgmcmc_parameters=_SGMCMC_PARAMETERS, sgmcmc_attributes=_SGMCMC_ATTRIBUTES,

@@ -290,7 +290,8 @@ class SnapshotEnsembleRegressor(_SnapshotMixin, DeepEnsembleRegressor):
 def _snapshot_docstring(doc):
     # n_members is documented above; the schedule fixes the epochs and there is no validation.
     return _docstring(
-        doc, omit=("n_members", "max_epochs", "early_stopping", "validation_fraction", "patience"),
+        doc, omit=("n_members", "max_epochs", "early_stopping", "validation_fraction", "patience",
+              "n_jobs"),
         snapshot_parameters=_SNAPSHOT_PARAMETERS, notes=_SNAPSHOT_NOTES,
     )
 

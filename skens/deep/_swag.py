@@ -310,7 +310,7 @@ class SWAGRegressor(_SWAGMixin, DeepEnsembleRegressor):
 
 def _swag_docstring(doc):
     return _docstring(
-        doc, omit=("n_members",), swag_parameters=_SWAG_PARAMETERS, notes=_SWAG_NOTES
+        doc, omit=("n_members", "n_jobs"), swag_parameters=_SWAG_PARAMETERS, notes=_SWAG_NOTES
     )
 
 
