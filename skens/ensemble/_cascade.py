@@ -14,6 +14,7 @@ import time
 from numbers import Integral, Real
 
 import numpy as np
+from joblib import Parallel, delayed
 from scipy.special import logsumexp
 from scipy.stats import percentileofscore
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone, is_classifier
@@ -365,6 +366,7 @@ class _BaseCascade(BaseEstimator):
         "operating_value": [Interval(Real, 0, 1, closed="right")],
         "window": [Interval(Real, 0, None, closed="left")],
         "strategy": [StrOptions({"window", "threshold"})],
+        "n_jobs": [Integral, None],
         "random_state": ["random_state"],
     }
     _task = None  # 'classification' or 'regression'
@@ -433,7 +435,10 @@ class _BaseCascade(BaseEstimator):
                     f"{type(self).__name__}: the training part (1 - cv of the rows) holds a "
                     "single class; pass more data or a smaller cv."
                 )
-            pool = [(name, clone(est).fit(X_train, y_train)) for name, est in pool]
+            fitted = Parallel(n_jobs=self.n_jobs)(
+                delayed(clone(est).fit)(X_train, y_train) for _, est in pool
+            )
+            pool = [(name, est) for (name, _), est in zip(pool, fitted)]
             X_val, y_val = _safe_indexing(X, valid), y[valid]
 
         # Each member's validation outputs, timed.
@@ -609,6 +614,10 @@ class CascadeClassifier(ClassifierMixin, _BaseCascade):
     strategy : {'window', 'threshold'}, default='window'
         ``'threshold'``: the single-threshold baseline, a row exits when its
         confidence is above the stage's threshold.
+    n_jobs : int, default=None
+        The stages' estimators fitted in parallel with joblib (under the
+        active backend: local processes, or Dask or Ray inside
+        ``joblib.parallel_config(backend=...)``); ``None`` means 1.
     random_state : int, RandomState instance or None, default=None
         Seeds the validation split and the default members.
 
@@ -681,6 +690,7 @@ class CascadeClassifier(ClassifierMixin, _BaseCascade):
         operating_value=0.8,
         window=0.1,
         strategy="window",
+        n_jobs=None,
         random_state=None,
     ):
         self.estimators = estimators
@@ -691,6 +701,7 @@ class CascadeClassifier(ClassifierMixin, _BaseCascade):
         self.operating_value = operating_value
         self.window = window
         self.strategy = strategy
+        self.n_jobs = n_jobs
         self.random_state = random_state
 
     def _check_member(self, name, est):
@@ -866,6 +877,10 @@ class CascadeRegressor(RegressorMixin, _BaseCascade):
     strategy : {'window', 'threshold'}, default='window'
         ``'threshold'``: exit when the stage is confident enough (std below
         the threshold).
+    n_jobs : int, default=None
+        The stages' estimators fitted in parallel with joblib (under the
+        active backend: local processes, or Dask or Ray inside
+        ``joblib.parallel_config(backend=...)``); ``None`` means 1.
     random_state : int, RandomState instance or None, default=None
         Seeds the validation split and the default members.
 
@@ -927,6 +942,7 @@ class CascadeRegressor(RegressorMixin, _BaseCascade):
         operating_value=0.8,
         window=0.1,
         strategy="window",
+        n_jobs=None,
         random_state=None,
     ):
         self.estimators = estimators
@@ -936,6 +952,7 @@ class CascadeRegressor(RegressorMixin, _BaseCascade):
         self.operating_value = operating_value
         self.window = window
         self.strategy = strategy
+        self.n_jobs = n_jobs
         self.random_state = random_state
 
     def _check_member(self, name, est):

@@ -332,3 +332,15 @@ def test_regression_cascade_errors():
         from sklearn.linear_model import Ridge
 
         CascadeRegressor([("ridge", Ridge())]).fit(X, np.column_stack([y, y]).astype(float))
+
+
+def test_n_jobs_fits_the_stages_in_parallel_with_the_same_result(data):
+    from joblib import parallel_config
+
+    X, y, members = data
+    unfitted = [(name, clone(est)) for name, est in members]
+    one = CascadeClassifier(unfitted, costs=[1, 5, 10], random_state=0).fit(X, y)
+    with parallel_config(backend="threading"):
+        two = CascadeClassifier(unfitted, costs=[1, 5, 10], n_jobs=2, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(one.predict_proba(X), two.predict_proba(X))
+    np.testing.assert_array_equal(one.thresholds_, two.thresholds_)
