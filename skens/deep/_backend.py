@@ -105,4 +105,7 @@ def build_net(
         verbose=verbose,
         seed=seed,
         precision=precision,
+        # Silent without a table to print: skorch's PrintLog prints whenever
+        # its sink is not the builtin print, which Ray's workers replace.
+        **({} if verbose else {"callbacks__print_log": None}),
     )

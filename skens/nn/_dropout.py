@@ -65,13 +65,24 @@ class FastDropout(nn.Module):
             return None
         key = str(device)
         if key not in self._generators:
-            self._generators[key] = torch.Generator(device=device).manual_seed(self.seed)
+            generator = torch.Generator(device=device)
+            saved = self.__dict__.get("_saved_states", {}).pop(key, None)
+            if saved is None:
+                generator.manual_seed(self.seed)
+            else:  # a copy or a loaded pickle goes on where the original was
+                generator.set_state(saved)
+            self._generators[key] = generator
         return self._generators[key]
 
     def __getstate__(self):
-        # Generators live on a device and restart from the seed after loading.
+        # Generators are not picklable: their states are (CPU byte tensors,
+        # restored on the same device type; another device restarts from the
+        # seed), so that a copy draws the masks the original would have drawn next.
         state = self.__dict__.copy()
+        saved = dict(state.get("_saved_states", {}))
+        saved.update({key: g.get_state() for key, g in self._generators.items()})
         state["_generators"] = {}
+        state["_saved_states"] = saved
         return state
 
     def forward(self, x):

@@ -150,17 +150,24 @@ def test_each_layer_is_reproducible_from_its_generator(make):
         assert torch.equal(pa, pb)
 
 
-def test_seeded_dropout_survives_pickling_and_restarts_from_its_seed():
+def test_seeded_dropout_survives_pickling_and_goes_on_with_its_stream():
     import pickle
 
     layer = FastDropout(0.5, generator=torch.Generator().manual_seed(3))
     first = layer(torch.ones(64))
-    copy = pickle.loads(pickle.dumps(layer))
-    assert copy.seed == layer.seed
     fresh = FastDropout(0.5, generator=torch.Generator().manual_seed(3))
     torch.testing.assert_close(fresh(torch.ones(64)), first)
-    torch.testing.assert_close(copy(torch.ones(64)), first)  # restarts from the seed
-    assert not torch.equal(layer(torch.ones(64)), first)  # the stream goes on
+    copy = pickle.loads(pickle.dumps(layer))
+    assert copy.seed == layer.seed
+    # The copy draws the masks the original draws next (a model pickled between
+    # two partial_fit calls trains as if it had not been), in both directions.
+    second = layer(torch.ones(64))
+    assert not torch.equal(second, first)
+    torch.testing.assert_close(copy(torch.ones(64)), second)
+    torch.testing.assert_close(pickle.loads(pickle.dumps(copy))(torch.ones(64)), layer(torch.ones(64)))
+    # An unused copy of a copy keeps the saved state too.
+    unused = pickle.loads(pickle.dumps(pickle.loads(pickle.dumps(fresh))))
+    torch.testing.assert_close(unused(torch.ones(64)), second)
 
 
 def test_fill_unseen_with_each_members_own_codes():
