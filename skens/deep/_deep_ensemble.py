@@ -14,6 +14,7 @@ from ..utils import check_sample_weight
 from ..utils._compat import StrOptions, _fit_context
 from ..utils._validation import _check_classification_target, _check_regression_target
 from ._base import _BaseDeepEnsemble
+from ._incremental import _IncrementalMixin
 
 __all__ = ["DeepEnsembleClassifier", "DeepEnsembleRegressor"]
 
@@ -222,7 +223,9 @@ def _docstring(doc, *, omit=(), replace=None, **blocks):
     return doc
 
 
-class DeepEnsembleClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDeepEnsemble):
+class DeepEnsembleClassifier(
+    _IncrementalMixin, EnsembleClassifierMixin, ClassifierMixin, _BaseDeepEnsemble
+):
     """A deep ensemble of MLP classifiers, all members trained at once.
 
     ``n_members`` networks, differently initialised, live in one vectorized
@@ -472,7 +475,9 @@ class DeepEnsembleClassifier(EnsembleClassifierMixin, ClassifierMixin, _BaseDeep
         return self.classes_[np.argmax(self._class_scores(X), axis=1)]
 
 
-class DeepEnsembleRegressor(EnsembleRegressorMixin, RegressorMixin, _BaseDeepEnsemble):
+class DeepEnsembleRegressor(
+    _IncrementalMixin, EnsembleRegressorMixin, RegressorMixin, _BaseDeepEnsemble
+):
     """A deep ensemble of MLP regressors with Gaussian outputs, trained at once.
 
     Each of the ``n_members`` networks predicts a mean and a variance (with

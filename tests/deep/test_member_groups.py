@@ -55,22 +55,22 @@ def test_groups_partition_the_members(classification):
 @pytest.mark.parametrize("ensemble_type", ["batchensemble", "independent"])
 def test_joined_ensemble_equals_the_groups_one_by_one(classification, monkeypatch, ensemble_type):
     X, y = classification
-    trained = []
+    trained = {}
     train_group = deep_base._train_member_group
 
-    def recording(*args, **kwargs):
-        net, summary = train_group(*args, **kwargs)
-        trained.append(copy.deepcopy(net))
+    def recording(template, group, *args):
+        net, summary = train_group(template, group, *args)
+        trained[group] = copy.deepcopy(net)
         return net, summary
 
     monkeypatch.setattr(deep_base, "_train_member_group", recording)
-    with parallel_config(backend="threading", n_jobs=1):
+    with parallel_config(backend="threading"):
         clf = DeepEnsembleClassifier(
             n_members=4, n_jobs=2, ensemble_type=ensemble_type, **TINY
         ).fit(X, y)
-    assert len(trained) == 2
+    assert sorted(trained) == [0, 1]
     joined = clf.predict_proba_members(X)
-    for members, net in zip(clf.member_groups_, trained):
+    for members, net in zip(clf.member_groups_, [trained[0], trained[1]]):
         parts = [clf._raw_outputs(clf._validate_X_predict(X), module=net.module_)]
         logits = np.concatenate([p.double().numpy() for p in parts[0]])
         proba = np.exp(logits - logits.max(-1, keepdims=True))
