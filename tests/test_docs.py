@@ -72,8 +72,9 @@ def test_architecture_examples_run():
     assert bagged.score(X, y) > 0.9
 
     class Recording(namespace["CosineSGDEnsembleClassifier"]):
-        def _record_history(self, net):  # before the net is trimmed for prediction
-            super()._record_history(net)
+        def _after_training(self, data):  # before the net is trimmed for prediction
+            super()._after_training(data)
+            net = self.net_
             self.optimizer_name_ = type(net.optimizer_).__name__
             self.lrs_ = net.history[:, "event_lr"]  # the cosine LRScheduler, each epoch
 

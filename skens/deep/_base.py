@@ -743,6 +743,12 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
                     f"{name}: a list of devices must hold at least one device string, got "
                     f"{devices!r}."
                 )
+            if self.n_jobs is not None and self.n_jobs != len(devices):
+                raise ValueError(
+                    f"{name}: a list of devices trains one member group on each, at once; "
+                    f"n_jobs={self.n_jobs} asks for another number of groups than the "
+                    f"{len(devices)} devices. Leave n_jobs=None."
+                )
             devices = [resolve_device(d) for d in devices]
             if len(devices) > self.n_members:
                 raise ValueError(
@@ -757,7 +763,13 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
                     f"{name}: n_jobs=0 is not a number of workers; use None or 1 (one process), "
                     "a positive number, or -1 (every worker of the active joblib backend)."
                 )
-            n_groups = 1 if self.n_jobs is None else min(self.n_members, effective_n_jobs(self.n_jobs))
+            # A positive n_jobs is the number of groups, whatever the backend (joblib's
+            # Dask backend reports its cluster's threads for any n_jobs); a negative
+            # one counts the active backend's workers.
+            n_groups = 1 if self.n_jobs is None else self.n_jobs
+            if n_groups < 0:
+                n_groups = effective_n_jobs(n_groups)
+            n_groups = min(self.n_members, n_groups)
             devices = devices * n_groups
         if n_groups > 1 and getattr(self, "ensemble_type", None) == "shared":
             raise ValueError(
@@ -781,9 +793,6 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         template.__dict__.pop("net_", None)
         # numpy, which joblib hands to local workers as a memory map.
         shipped = replace(data, X=data.X.cpu().numpy())
-        n_jobs = self.n_jobs
-        if n_jobs is None:  # a list of devices: one worker per device
-            n_jobs = len(groups)
         jobs = []
         for g, (members, device) in enumerate(groups):
             weight = data.train_weight
@@ -802,7 +811,7 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
                     group_seen,
                 )
             )
-        results = Parallel(n_jobs=min(len(groups), effective_n_jobs(n_jobs)))(jobs)
+        results = Parallel(n_jobs=len(groups))(jobs)
         nets = [net for net, _ in results]
         self.net_ = nets[0]
         self._use_as_members([net.module_.network for net in nets])

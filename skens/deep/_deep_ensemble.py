@@ -118,11 +118,12 @@ _TRAILING_PARAMETERS = """
         into one fitted ensemble whose outputs equal those of the groups
         evaluated one by one. The workers are local processes by default,
         or those of the active joblib backend (Dask, Ray) inside
-        ``joblib.parallel_config(backend=...)``; ``-1`` uses every worker of
-        the backend. The data, split and encoding are prepared once, in the
-        calling process; each group has its own early stopping and seeds
-        derived from ``random_state`` and the group's index, so results
-        depend on the number of groups but not on where they run.
+        ``joblib.parallel_config(backend=...)``; ``-1`` makes one group per
+        worker of the backend (so the groups then depend on it). The data,
+        split and encoding are prepared once, in the calling process; each
+        group has its own early stopping and seeds derived from
+        ``random_state`` and the group's index, so results depend on the
+        number of groups but not on where they run.
         ``None`` (the default) or ``1`` trains every member in this process,
         as one module. Read more in ``doc/user_guide/scaling_out.md``.
 
@@ -132,9 +133,8 @@ _TRAILING_PARAMETERS = """
         device too (it is the module's first stage), so a model fitted on a
         GPU and loaded on a machine without one predicts on the CPU. A list
         of devices (kinds with ``n_jobs`` only), e.g. ``['cuda:0',
-        'cuda:1']``, trains one member group on each (in ``n_jobs`` workers,
-        by default as many as devices); the joined ensemble lives on the
-        first.
+        'cuda:1']``, trains one member group on each, all at once (one worker
+        each); the joined ensemble lives on the first.
 
     precision : {'fp32', 'bf16'}, default='fp32'
         Arithmetic of the network's forward passes. ``'bf16'``: mixed

@@ -154,6 +154,7 @@ def test_other_kinds_with_independent_members(estimator, data, request):
         (DeepEnsembleClassifier(n_jobs=0, **TINY), "n_jobs=0"),
         (DeepEnsembleClassifier(n_members=2, device=["cpu"] * 3, **TINY), "only n_members=2"),
         (DeepEnsembleClassifier(device=[], **TINY), "at least one device"),
+        (DeepEnsembleClassifier(n_jobs=3, device=["cpu", "cpu"], **TINY), "Leave n_jobs=None"),
         (DeepEnsembleClassifier(device=["cpu", 3], **TINY), "at least one device"),
         (DeepEnsembleClassifier(device=["cpu", "tpu"], **TINY), "device must be"),
         (MCDropoutClassifier(device=["cpu", "cpu"], **TINY), "one device"),

@@ -164,7 +164,8 @@ def test_seeded_dropout_survives_pickling_and_goes_on_with_its_stream():
     second = layer(torch.ones(64))
     assert not torch.equal(second, first)
     torch.testing.assert_close(copy(torch.ones(64)), second)
-    torch.testing.assert_close(pickle.loads(pickle.dumps(copy))(torch.ones(64)), layer(torch.ones(64)))
+    again = pickle.loads(pickle.dumps(copy))
+    torch.testing.assert_close(again(torch.ones(64)), layer(torch.ones(64)))
     # An unused copy of a copy keeps the saved state too.
     unused = pickle.loads(pickle.dumps(pickle.loads(pickle.dumps(fresh))))
     torch.testing.assert_close(unused(torch.ones(64)), second)
