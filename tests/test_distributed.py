@@ -42,8 +42,6 @@ TINY = dict(
     n_members=2, hidden_layer_sizes=(16,), max_epochs=3, lr=0.01, device="cpu", random_state=0
 )
 
-_HAS_MEMBER_GROUPS = "n_jobs" in DeepEnsembleClassifier().get_params()
-_HAS_PARTIAL_FIT = hasattr(DeepEnsembleClassifier, "partial_fit")
 
 
 # --------------------------------------------------------------------- fixtures
@@ -198,9 +196,6 @@ def test_ensemble_selection_on_cluster_equals_local(client):
 
 
 # ---------------------------------------------------------------- 5. member groups
-@pytest.mark.skipif(
-    not _HAS_MEMBER_GROUPS, reason="deep estimators have no n_jobs (member groups) yet"
-)
 def test_member_groups_on_cluster_equal_local(client, clf_data):
     X, y = clf_data
     params = {**TINY, "n_members": 4, "n_jobs": 2}
@@ -220,7 +215,6 @@ def test_member_groups_on_cluster_equal_local(client, clf_data):
 
 
 # ------------------------------------------------------------ 6. dask-ml Incremental
-@pytest.mark.skipif(not _HAS_PARTIAL_FIT, reason="deep estimators have no partial_fit yet")
 def test_incremental_partial_fit_on_dask_array(client):
     da = pytest.importorskip("dask.array")
     wrappers = pytest.importorskip("dask_ml.wrappers")
@@ -348,3 +342,15 @@ def test_grid_search_on_ray_equals_local(ray_backend, clf_data):
         remote.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"], rtol=1e-6
     )
     assert remote.best_params_ == local.best_params_
+
+
+def test_member_groups_on_ray_equal_local(ray_backend, clf_data):
+    X, y = clf_data
+    params = {**TINY, "n_members": 4, "n_jobs": 2}
+    local = DeepEnsembleClassifier(**params).fit(X, y)
+    with joblib.parallel_config(backend="ray"):
+        remote = DeepEnsembleClassifier(**params).fit(X, y)
+    assert len(remote.member_groups_) == 2
+    np.testing.assert_allclose(
+        remote.predict_proba_members(X), local.predict_proba_members(X), rtol=1e-6
+    )
