@@ -67,7 +67,9 @@ def build_net(
     precision : {'fp32', 'bf16'}, default='fp32'
         Arithmetic of the forward passes (see :class:`EnsembleNet`).
     verbose : int
-        skorch's verbosity.
+        The estimator's verbosity: ``>= 2`` prints skorch's per-epoch table;
+        below, skorch is silent (``1`` is a progress bar, a callback of the
+        estimator's, see ``_BaseDeepEnsemble._get_callbacks``).
     net_class : type, default=EnsembleNet
         The net's class: :class:`EnsembleNet` or a subclass of it (HyperTab's
         sequential training overrides its training step).
@@ -102,10 +104,10 @@ def build_net(
         train_split=None if valid_dataset is None else predefined_split(valid_dataset),
         callbacks=callbacks,
         device=device,
-        verbose=verbose,
+        verbose=verbose if verbose >= 2 else 0,
         seed=seed,
         precision=precision,
         # Silent without a table to print: skorch's PrintLog prints whenever
         # its sink is not the builtin print, which Ray's workers replace.
-        **({} if verbose else {"callbacks__print_log": None}),
+        **({} if verbose >= 2 else {"callbacks__print_log": None}),
     )

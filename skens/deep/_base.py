@@ -377,6 +377,13 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
             ]
         if seen:
             callbacks.append(("fill_unseen", FillUnseenEmbeddings(seen)))
+        # verbose=1: a progress bar (>= 2: skorch's table, see build_net). None in
+        # the workers of member groups (_train_member_group sets _group on its copy):
+        # bars from parallel workers, or from other machines, would be noise.
+        if self.verbose == 1 and "_group" not in vars(self):
+            from ..callbacks import EpochProgress
+
+            callbacks.append(("epoch_progress", EpochProgress(desc=type(self).__name__)))
         return callbacks + self._user_callbacks({name for name, _ in callbacks})
 
     def _user_callbacks(self, taken):

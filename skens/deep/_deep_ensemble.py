@@ -153,7 +153,14 @@ _TRAILING_PARAMETERS = """
         numpy's global generator).
 
     verbose : int, default=0
-        ``> 0`` prints skorch's per-epoch table of losses and scores.
+        ``0``: silent. ``1``: a progress bar over the epochs on standard
+        error (``tqdm.auto``: a widget in a notebook; one line an epoch
+        without tqdm) with the training loss, the best validation loss so
+        far and its epoch, the elapsed and remaining time; it closes where
+        early stopping stops (see :class:`skens.callbacks.EpochProgress`).
+        Each ``partial_fit`` call writes one line; member groups (``n_jobs``,
+        lists of devices) train silently. ``>= 2``: skorch's per-epoch table
+        of losses and scores, on standard output.
 """
 
 _COMMON_ATTRIBUTES = """

@@ -5,6 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 
+from ..callbacks import _phase_progress
 from ..exceptions import TrainingDivergedError
 from ..nn import FeatureEmbedding, SWAGMoments
 from ..utils._compat import Interval, StrOptions
@@ -90,16 +91,21 @@ class _SWAGMixin:
             group["lr"] = lr
         moments = SWAGMoments(net.module_.network, max_rank=self.max_rank)
         curve = []
-        for epoch in range(self.swa_epochs):
-            losses = [net.train_step(batch)["loss"].detach()
-                      for batch in net.get_iterator(train, training=True)]
-            curve.append(float(torch.stack(losses).float().mean()))
-            if not np.isfinite(curve[-1]):  # skorch's callbacks do not run here
-                raise TrainingDivergedError(
-                    f"Training diverged: the train loss became {curve[-1]} at SWA epoch "
-                    f"{epoch + 1}. Try a lower swa_lr (now {lr!r}) or learning rate."
-                )
-            moments.collect(net.module_.network)
+        progress = _phase_progress(self, self.swa_epochs, "SWA epochs")
+        try:
+            for epoch in range(self.swa_epochs):
+                losses = [net.train_step(batch)["loss"].detach()
+                          for batch in net.get_iterator(train, training=True)]
+                curve.append(float(torch.stack(losses).float().mean()))
+                if not np.isfinite(curve[-1]):  # skorch's callbacks do not run here
+                    raise TrainingDivergedError(
+                        f"Training diverged: the train loss became {curve[-1]} at SWA epoch "
+                        f"{epoch + 1}. Try a lower swa_lr (now {lr!r}) or learning rate."
+                    )
+                moments.collect(net.module_.network)
+                progress.epoch(f"train_loss={curve[-1]:.4g}")
+        finally:
+            progress.close()
         self.swa_loss_curve_ = curve
         net.module_.eval()
         # + 3: an int random_state's first draws also seed the module and batches.

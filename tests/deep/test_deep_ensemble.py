@@ -283,7 +283,7 @@ def test_unseen_embeddings_are_filled_before_each_validation_pass():
 
 def test_verbose_prints_epoch_table(clf_data, tiny, capsys):
     X, y = clf_data
-    DeepEnsembleClassifier(**{**tiny, "max_epochs": 3, "verbose": 1}).fit(X, y)
+    DeepEnsembleClassifier(**{**tiny, "max_epochs": 3, "verbose": 2}).fit(X, y)
     out = capsys.readouterr().out
     assert "epoch" in out and "train_loss" in out and "valid_loss" in out
     DeepEnsembleClassifier(**{**tiny, "max_epochs": 3}).fit(X, y)
