@@ -17,6 +17,7 @@ _PUBLIC_MODULES = (
     "skens.callbacks",
     "skens.ensemble",
     "skens.exceptions",
+    "skens.io",
     "skens.metrics",
     "skens.nn",
     "skens.preprocessing",
