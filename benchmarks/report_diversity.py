@@ -182,7 +182,7 @@ def main():
         ),
     ]:
         text, counts = table(names, b, a)
-        parts.append(f"#### {label}\n\n{_summary('Summary', counts)}\n\n{text}")
+        parts.append(f"### {label}\n\n{_summary('Summary', counts)}\n\n{text}")
     parts.append(more_seeds(args))
     replace_section(args.doc, "diversity", "\n\n".join(p for p in parts if p))
     print("\n\n".join(parts))
@@ -196,7 +196,7 @@ def more_seeds(args):
         return ""
     before, after = _suite(args.before_suite), _suite(args.after_suite)
     lines = [
-        "#### More seeds where two seeds disagreed",
+        "### More seeds where two seeds disagreed",
         "",
         "| dataset | seeds | 0.1: ensemble / single | now: ensemble / single |",
         "|---|---|---|---|",

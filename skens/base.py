@@ -19,6 +19,7 @@ members weigh the same. Nothing here imports torch.
 import numpy as np
 from sklearn.utils import Bunch
 
+from .metrics._regression import _check_quantiles, gaussian_mixture_quantiles
 from .metrics._uncertainty import (
     _check_member_weights,
     _member_average,
@@ -170,6 +171,13 @@ class EnsembleRegressorMixin:
     (1.0, 2.0)
     """
 
+    # Under scikit-learn's metadata routing, ``return_std`` passed to a
+    # meta-estimator's ``predict`` (``Pipeline.predict(X, return_std=True)``, as
+    # skens.metrics' scorers call it) reaches this ``predict`` without
+    # ``set_predict_request(return_std=True)``, as ``groups`` reaches the group
+    # splitters by default. It is an option of the prediction, not data.
+    __metadata_request__predict = {"return_std": True}
+
     def _iter_member_gaussians(self, X):  # pragma: no cover - the contract
         raise NotImplementedError
 
@@ -253,3 +261,50 @@ class EnsembleRegressorMixin:
         """
         parts = self._decompose(X)
         return Bunch(total=parts.total, aleatoric=parts.aleatoric, epistemic=parts.epistemic)
+
+    def predict_quantiles(self, X, quantiles):
+        """Predict quantiles of the ensemble's predictive distribution.
+
+        The predictive distribution is the mixture of the member Gaussians
+        (weighted by ``weights_`` when the ensemble has member weights), the
+        one whose mean and std :meth:`predict` returns; its quantiles are
+        computed by :func:`skens.metrics.gaussian_mixture_quantiles`.
+        Unlike ``mean +/- z * std`` they follow the mixture's shape: skewed or
+        bimodal where the members disagree.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input data.
+        quantiles : float or array-like of shape (n_quantiles,)
+            Levels in the open interval (0, 1), e.g. ``[0.05, 0.5, 0.95]``.
+
+        Returns
+        -------
+        y_quantiles : ndarray of shape (n_samples, n_quantiles) or \
+(n_samples, n_outputs, n_quantiles)
+            Level axis last; without it when ``quantiles`` is a scalar, so
+            ``predict_quantiles(X, 0.5)`` has the shape of ``predict(X)``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skens.base import EnsembleRegressorMixin
+        >>> class OneGuess(EnsembleRegressorMixin):
+        ...     _y_ndim = 1
+        ...     def _iter_member_gaussians(self, X):
+        ...         x = np.asarray(X, dtype=float)[:, :1]
+        ...         yield x[None], np.ones((1, len(x), 1))
+        >>> OneGuess().predict_quantiles([[0.0], [1.0]], [0.025, 0.975]).round(2)
+        array([[-1.96,  1.96],
+               [-0.96,  2.96]])
+        """
+        _check_quantiles(quantiles)  # before any prediction work
+        parts = [
+            gaussian_mixture_quantiles(m, np.sqrt(v), quantiles, weights=_weights(self, len(m)))
+            for m, v in self._iter_member_gaussians(X)
+        ]
+        y_quantiles = _concat(parts)
+        if self._y_ndim == 1:
+            y_quantiles = y_quantiles[:, 0]
+        return y_quantiles

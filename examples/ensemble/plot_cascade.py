@@ -1,7 +1,7 @@
 """
-=====================================================
+======================================================
 Early exit: a deep ensemble that stops when it is sure
-=====================================================
+======================================================
 
 Most rows do not need every member of a deep ensemble. A window-based
 early-exit cascade (Xia & Bouganis, ICCV 2023) evaluates the members one at a

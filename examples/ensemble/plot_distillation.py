@@ -1,7 +1,7 @@
 """
-=========================================================
+=======================================================
 Distillation: one small network in place of an ensemble
-=========================================================
+=======================================================
 
 A deep ensemble predicts better than one network, at the cost of all its
 members. ``DistilledClassifier`` trains one network on the ensemble's

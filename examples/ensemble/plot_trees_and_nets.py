@@ -1,7 +1,7 @@
 """
-=====================================================
+======================================================
 Trees and nets together: ensemble selection on a table
-=====================================================
+======================================================
 
 Gradient boosting, random forests, linear models and deep ensembles each have
 tables where they win. ``EnsembleSelectionClassifier`` fits a pool of them by

@@ -1,7 +1,7 @@
 """
-==================================================
+===================================================
 Deep ensembles on a raw DataFrame: no preprocessing
-==================================================
+===================================================
 
 Real tables mix numbers, categories and holes. ``DeepEnsembleClassifier`` takes
 such a frame as it is: categorical columns (``category``, string, ``object``,

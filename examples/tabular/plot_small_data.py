@@ -1,7 +1,7 @@
 """
-=====================================================
+================================================
 Small tables: HyperTab and EnsLoss next to trees
-=====================================================
+================================================
 
 With a hundred training rows, a network can overfit, stop before it has
 learned anything, or be beaten by a linear model. HyperTab

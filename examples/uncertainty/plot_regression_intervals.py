@@ -1,7 +1,7 @@
 """
-=====================================================
+=================================================
 Prediction intervals of a deep-ensemble regressor
-=====================================================
+=================================================
 
 ``DeepEnsembleRegressor`` predicts a Gaussian per member; the ensemble's
 prediction is their mixture, with a standard deviation that adds the noise the

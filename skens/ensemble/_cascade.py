@@ -931,6 +931,9 @@ class CascadeRegressor(RegressorMixin, _BaseCascade):
         "operating_point": [StrOptions({"coverage"})],
     }
     _task = "regression"
+    # Under metadata routing, a Pipeline ending here passes predict's return_std on
+    # (the skens scorers ask for it) without a set_predict_request call.
+    __metadata_request__predict = {"return_std": True}
 
     def __init__(
         self,

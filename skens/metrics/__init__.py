@@ -21,6 +21,7 @@ from ._plot import RegressionUncertaintyDisplay, ReliabilityDisplay, RiskCoverag
 from ._regression import (
     coverage_curve,
     crps_gaussian_loss,
+    gaussian_mixture_quantiles,
     gaussian_nll_loss,
     interval_coverage_score,
     mean_interval_width,
@@ -65,6 +66,7 @@ __all__ = [
     "excess_aurc_loss",
     "expected_calibration_error",
     "expected_entropy",
+    "gaussian_mixture_quantiles",
     "gaussian_nll_loss",
     "gaussian_variance_decomposition",
     "get_scorer",

@@ -5,6 +5,7 @@ from scipy.special import ndtr, ndtri
 from sklearn.utils.validation import check_consistent_length
 
 from ..utils._validation import check_sample_weight as _check_sample_weight
+from ._uncertainty import _check_member_weights
 
 __all__ = [
     "gaussian_nll_loss",
@@ -13,6 +14,7 @@ __all__ = [
     "mean_interval_width",
     "coverage_curve",
     "quantile_calibration_error",
+    "gaussian_mixture_quantiles",
 ]
 
 _HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
@@ -336,3 +338,126 @@ def quantile_calibration_error(y_true, y_mean, y_std, *, levels=None, sample_wei
         y_true, y_mean, y_std, levels=levels, sample_weight=sample_weight
     )
     return float(np.mean(np.abs(observed - levels)))
+
+
+def _check_quantiles(quantiles):
+    """The quantile levels as a 1-D float array, and whether they were a scalar."""
+    scalar = np.ndim(quantiles) == 0
+    try:
+        levels = np.atleast_1d(np.asarray(quantiles, dtype=np.float64))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"quantiles must be numbers in (0, 1), got {quantiles!r}.") from exc
+    if levels.ndim != 1 or levels.size == 0:
+        raise ValueError(
+            "quantiles must be a number or a non-empty 1-D array of numbers, "
+            f"got shape {levels.shape}."
+        )
+    if not np.all((levels > 0) & (levels < 1)):
+        raise ValueError(f"quantiles must lie in the open interval (0, 1), got {levels}.")
+    return levels, scalar
+
+
+def _mixture_tail(x, means, stds, weights, upper):
+    """The mixture's CDF at ``x`` (or its survival function when ``upper``), and its density.
+
+    ``x`` has shape ``means.shape[1:] + (n_quantiles,)``; the member axis of
+    ``means``, ``stds`` (zero for a point mass) and ``weights`` is the first.
+    """
+    point = stds == 0
+    sigma = np.where(point, 1.0, stds)[..., None]
+    z = (x[None] - means[..., None]) / sigma
+    # P(Y <= x) below the median (lower tail), P(Y > x) above it: both accurate in their tail.
+    tail = np.where(upper, ndtr(-z), ndtr(z))
+    tail = np.where(point[..., None], np.where(upper, z < 0, z >= 0), tail)
+    density = np.where(point[..., None], 0.0, _INV_SQRT_2PI * np.exp(-0.5 * z**2) / sigma)
+    w = weights.reshape((-1,) + (1,) * (tail.ndim - 1))
+    return (w * tail).sum(axis=0), (w * density).sum(axis=0)
+
+
+def gaussian_mixture_quantiles(means, stds, quantiles, *, weights=None):
+    """Compute the quantiles of a mixture of Gaussians, such as a deep ensemble's prediction.
+
+    The mixture of the members ``N(means[m], stds[m]**2)`` with weights
+    ``weights[m]`` has the CDF ``F(y) = sum_m weights[m] Phi((y - means[m]) / stds[m])``;
+    its ``q``-quantile is the ``y`` with ``F(y) = q``. It lies between the
+    smallest and the largest of the members' own ``q``-quantiles and is found
+    there by Newton's method safeguarded by bisection, vectorised over samples,
+    outputs and levels, to about 1e-10 relative accuracy. With one member it is
+    ``means + stds * Phi^-1(q)``.
+
+    Parameters
+    ----------
+    means : array-like of shape (n_members, ...)
+        Member means, member axis first, e.g. ``(n_members, n_samples)`` or
+        ``(n_members, n_samples, n_outputs)``.
+    stds : array-like of the same shape
+        Member standard deviations, non-negative; a zero is a point mass.
+    quantiles : float or array-like of shape (n_quantiles,)
+        Levels in the open interval (0, 1).
+    weights : array-like of shape (n_members,), default=None
+        Non-negative member weights (normalised to sum to one); ``None``
+        weighs the members the same.
+
+    Returns
+    -------
+    y_quantiles : ndarray of shape ``means.shape[1:] + (n_quantiles,)``
+        The quantiles, level axis last; without it when ``quantiles`` is a
+        scalar.
+
+    See Also
+    --------
+    skens.base.EnsembleRegressorMixin.predict_quantiles : The same for a fitted ensemble.
+
+    Examples
+    --------
+    >>> from skens.metrics._regression import gaussian_mixture_quantiles
+    >>> gaussian_mixture_quantiles([[0.0]], [[1.0]], [0.025, 0.5, 0.975]).round(4)
+    array([[-1.96,  0.  ,  1.96]])
+    >>> # two members far apart: the median lies between them, 1.96 away from neither
+    >>> gaussian_mixture_quantiles([[-5.0], [5.0]], [[1.0], [1.0]], [0.25, 0.5]).round(4)
+    array([[-5., 0.]])
+    """
+    means = np.asarray(means, dtype=np.float64)
+    stds = np.asarray(stds, dtype=np.float64)
+    if means.ndim == 0 or means.shape[0] == 0:
+        raise ValueError(
+            "means must have the member axis first, shape (n_members, ...), "
+            f"got shape {means.shape}."
+        )
+    if stds.shape != means.shape:
+        raise ValueError(
+            f"means and stds must have the same shape, got {means.shape} and {stds.shape}."
+        )
+    if not (np.all(np.isfinite(means)) and np.all(np.isfinite(stds))):
+        raise ValueError("means and stds must be finite (no NaN or infinity).")
+    _check_std(stds)
+    levels, scalar = _check_quantiles(quantiles)
+    n_members = means.shape[0]
+    weights = _check_member_weights(weights, n_members)
+    if weights is None:
+        weights = np.full(n_members, 1.0 / n_members)
+
+    upper = levels > 0.5  # solve 1 - F(y) = 1 - q above the median
+    target = np.where(upper, 1.0 - levels, levels)
+    member_q = means[..., None] + stds[..., None] * ndtri(levels)
+    used = (weights > 0).reshape((-1,) + (1,) * (member_q.ndim - 1))
+    lo = np.where(used, member_q, np.inf).min(axis=0)
+    hi = np.where(used, member_q, -np.inf).max(axis=0)
+    x = 0.5 * (lo + hi)
+    scale = np.maximum(np.abs(lo), np.abs(hi)) + np.max(stds, axis=0)[..., None]
+    tol = 1e-12 * np.maximum(scale, 1e-300)
+    for _ in range(200):
+        tail, density = _mixture_tail(x, means, stds, weights, upper)
+        # g(x) = F(x) - q, increasing in x, in either tail's terms
+        g = np.where(upper, target - tail, tail - target)
+        lo = np.where(g < 0, x, lo)
+        hi = np.where(g >= 0, x, hi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton = x - g / density
+        inside = np.isfinite(newton) & (newton >= lo) & (newton <= hi)
+        x_new = np.where(g == 0, x, np.where(inside, newton, 0.5 * (lo + hi)))
+        done = (np.abs(x_new - x) <= tol) | (hi - lo <= tol)
+        x = x_new
+        if np.all(done):
+            break
+    return x[..., 0] if scalar else x

@@ -96,3 +96,45 @@ def test_get_scorer_falls_back_to_scikit_learn():
     }
     with pytest.raises(ValueError, match="not a valid scoring value"):
         get_scorer("neg_nonsense")
+
+
+def test_multimetric_search_with_sample_weight_without_routing():
+    # scikit-learn asks each scorer of a dict whether it accepts sample_weight.
+    X, y = make_regression(n_samples=80, n_features=3, noise=5.0, random_state=0)
+    w = np.random.RandomState(0).uniform(0.1, 2.0, size=len(y))
+    X_clf, y_clf = make_classification(n_samples=80, random_state=0)
+    reg = GridSearchCV(
+        LinearRegression(),
+        {"fit_intercept": [True]},
+        scoring={"crps": get_scorer("neg_crps"), "r2": "r2"},
+        refit=False,
+        cv=2,
+        error_score="raise",
+    )
+    with pytest.raises(TypeError, match="does not accept return_std=True"):
+        reg.fit(X, y, sample_weight=w)  # reached the scorer: no AttributeError first
+    clf = GridSearchCV(
+        LogisticRegression(),
+        {"C": [1.0]},
+        scoring={"ece": get_scorer("neg_expected_calibration_error"), "acc": "accuracy"},
+        refit=False,
+        cv=2,
+        error_score="raise",
+    ).fit(X_clf, y_clf, sample_weight=w)
+    assert np.all(np.isfinite(clf.cv_results_["mean_test_ece"]))
+
+
+@pytest.mark.parametrize("name", ["neg_gaussian_nll", "neg_crps", "neg_expected_calibration_error"])
+def test_scorers_pass_sample_weight_to_the_metric(regression, name):
+    scorer = get_scorer(name)
+    assert scorer._accept_sample_weight()
+    if name == "neg_expected_calibration_error":
+        X, y = make_classification(n_samples=200, random_state=0)
+        model = LogisticRegression().fit(X, y)
+    else:
+        model, X, y = regression
+    w = np.linspace(0.1, 3.0, len(y))
+    assert scorer(model, X, y, sample_weight=w) != pytest.approx(scorer(model, X, y))
+    assert scorer(model, X, y, sample_weight=np.ones(len(y))) == pytest.approx(
+        scorer(model, X, y)
+    )
