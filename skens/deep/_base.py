@@ -5,8 +5,11 @@ member weights, schedule) lives here; the training runs in skorch, wired in
 ``_backend.py`` from what the ``_get_*`` hooks return.
 """
 
+import contextlib
 import copy
+import itertools
 import warnings
+import weakref
 from abc import ABCMeta, abstractmethod
 from dataclasses import dataclass, replace
 from numbers import Integral, Real
@@ -24,15 +27,26 @@ from skorch.callbacks import Callback, EarlyStopping
 from ..nn import (
     ACTIVATIONS,
     ENSEMBLE_TYPES,
+    BatchEnsembleLinear,
     EncodedNetwork,
     EnsembleCriterion,
+    EnsembleLinear,
+    EnsembleMLP,
+    FastDropout,
+    FeatureEmbedding,
+    GaussianEnsembleMLP,
+    GaussianHead,
+    InputViews,
     PeriodicEmbedding,
+    SharedLinear,
     TabularEncoding,
     independent_members,
     module_members,
     stack_members,
 )
+from ..nn._subset import _fold_adapters
 from ..preprocessing import TabularPreprocessor, check_tabular_input
+from ..preprocessing._tabular import _rows_checked_for
 from ..utils import resolve_device
 from ..utils._compat import Interval, StrOptions, _safe_indexing
 from ._backend import build_net
@@ -60,6 +74,19 @@ _AUTO_STEPS_PER_EPOCH = 8
 _MIN_PATIENCE_STEPS = 100
 # Parameters that are adapters or biases: no weight decay on them.
 _NO_DECAY = ("*bias", "*.r", "*.s")
+# Prediction runs a copy of the trained network that shares its parameters,
+# with each BatchEnsemble layer's adapters folded into per-member weights once
+# (the layer folds them at every call: most of the network's time on a few
+# rows), for networks made only of these modules, whose forward in eval mode
+# reads nothing but their tensors; and at most this many folded weights.
+_PREDICTION_MODULES = (
+    EnsembleMLP, GaussianEnsembleMLP, GaussianHead, EnsembleLinear, BatchEnsembleLinear,
+    SharedLinear, FeatureEmbedding, PeriodicEmbedding, FastDropout, InputViews,
+    torch.nn.Sequential, torch.nn.ModuleList, torch.nn.Embedding, *ACTIVATIONS.values(),
+)
+_MAX_FOLDED_ELEMENTS = 2**24
+# network -> (its tensors' state, the prediction copy); dropped with the network.
+_PREDICTION_COPIES = weakref.WeakKeyDictionary()
 
 
 class _Seeds(NamedTuple):
@@ -198,6 +225,51 @@ def _train_member_group(template, group, n_members, device, data, hidden_layer_s
     summary = estimator._history_summary(net)
     net.trim_for_prediction()  # drops the optimizer and the validation rows before the transfer
     return net, summary
+
+
+def _tensor_state(network):
+    """What the prediction copy of ``network`` depends on: modules, tensors, their versions.
+
+    A tensor changed in place (an optimizer step, ``load_state_dict``) has a
+    new ``_version``; one replaced or moved (``.to(device)``), a new identity
+    or data pointer; a submodule replaced, a new identity.
+    """
+    state = []
+    for module in network.modules():
+        state.append((id(module), type(module)))
+        for tensor in itertools.chain(module._parameters.values(), module._buffers.values()):
+            if tensor is not None:
+                state.append((id(tensor), tensor._version, tensor.data_ptr()))
+    return state
+
+
+def _prediction_copy(network):
+    """``network`` for prediction: a copy sharing its tensors, in eval mode, adapters folded.
+
+    Outputs equal ``network``'s in eval mode bit for bit: a folded layer
+    computes the per-member weight ``diag(r) W diag(s)`` as
+    :class:`~skens.nn.BatchEnsembleLinear` does at every call, then the same
+    batched product. ``None`` when the network holds other modules, or when
+    the folded weights would be too large.
+    """
+    state = _tensor_state(network)
+    cached = _PREDICTION_COPIES.get(network)
+    if cached is not None and cached[0] == state:
+        return cached[1]
+    modules = list(network.modules())
+    folded = [m for m in modules if type(m) is BatchEnsembleLinear]
+    prediction = None
+    if all(type(m) in _PREDICTION_MODULES for m in modules) and (
+        sum(m.n_members * m.in_features * m.out_features for m in folded)
+        <= _MAX_FOLDED_ELEMENTS
+    ):
+        shared = {id(t): t for t in itertools.chain(network.parameters(), network.buffers())}
+        prediction = copy.deepcopy(network, shared).eval()
+        for layer in prediction.modules():
+            if type(layer) is BatchEnsembleLinear:
+                _fold_adapters(layer)
+    _PREDICTION_COPIES[network] = (state, prediction)
+    return prediction
 
 
 class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
@@ -626,6 +698,11 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
             return None
         return self.preprocessor_._encoding_params()
 
+    def _transform_checked(self, rows):
+        """``preprocessor_.transform`` of rows this estimator validated (and warned about)."""
+        with _rows_checked_for(self.preprocessor_):
+            return self.preprocessor_.transform(rows)
+
     def _raw_batch(self, rows):
         """The encoding stage's input for a batch of checked rows: ``numeric=``, ``codes=``."""
         numeric, codes = self.preprocessor_._raw_block(rows)
@@ -644,7 +721,7 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         device = self.device_
         if not self._encodes_on_device():
             part = X if rows is None else _safe_indexing(X, rows)
-            return torch.as_tensor(self.preprocessor_.transform(part), dtype=torch.float32).to(
+            return torch.as_tensor(self._transform_checked(part), dtype=torch.float32).to(
                 device
             )
         encoding = TabularEncoding(**self._device_encoding_params()).to(device)
@@ -911,10 +988,14 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         if module is None:
             return self.net_.evaluation_step(batch, training=False)
         X, _ = batch
-        device_type = torch.device(self.net_.device).type
-        with torch.no_grad(), torch.autocast(
-            device_type, dtype=torch.bfloat16, enabled=self.net_.precision == "bf16"
-        ):
+        # To the net's device, as skorch's step does (rows the preprocessor encodes on the CPU).
+        device = self.net_.device
+        X = {k: v.to(device) for k, v in X.items()} if isinstance(X, dict) else X.to(device)
+        autocast = contextlib.nullcontext()
+        if self.net_.precision == "bf16":
+            device_type = torch.device(self.net_.device).type
+            autocast = torch.autocast(device_type, dtype=torch.bfloat16)
+        with torch.no_grad(), autocast:
             return module(**X) if isinstance(X, dict) else module(X)
 
     def _raw_outputs(self, X, *, encoded=False, module=None):
@@ -936,23 +1017,43 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         batch.
 
         ``module`` evaluates the batches instead of ``net_.module_`` (a
-        :func:`skens.nn.select_members` subset of it, say).
+        :func:`skens.nn.select_members` subset of it, say); by default, the
+        :meth:`_prediction_module`.
+
+        Raw rows fewer than ``MIN_BATCH_ROWS`` are converted for the encoding
+        stage (:meth:`_raw_batch`) before they are repeated: the conversion
+        reads each row alone and does no arithmetic, so the encoding stage
+        gets the same input as from the repeated rows, for less. That is the
+        path of a single-row prediction (benchmarks/bench_latency.py).
         """
         net = self.net_
         encoding = getattr(net.module_, "encoding", None)
+        raw = not encoded and encoding is not None
         if encoded:
             transform = None
-        elif encoding is not None:
+        elif raw:
             transform = self._raw_batch
         else:
-            transform = self.preprocessor_.transform
+            transform = self._transform_checked
+        if module is None:
+            module = self._prediction_module()
         n_rows = len(X)
-        padded = n_rows < MIN_BATCH_ROWS
-        if padded:
-            repeat = np.arange(MIN_BATCH_ROWS) % n_rows
-            X = X[torch.from_numpy(repeat)] if isinstance(X, torch.Tensor) else (
-                _safe_indexing(X, repeat)
-            )
+        if n_rows < MIN_BATCH_ROWS:
+            repeat = torch.from_numpy(np.arange(MIN_BATCH_ROWS) % n_rows)
+            if raw:
+                batch = {k: v[repeat] for k, v in self._raw_batch(X).items()}
+            elif transform is None:  # encoded rows
+                batch = X[repeat.to(X.device)] if isinstance(X, torch.Tensor) else X[repeat]
+            else:
+                batch = transform(_safe_indexing(X, repeat.numpy()))
+            if isinstance(batch, dict):  # raw rows: the encoding stage, on the device
+                with torch.no_grad():
+                    batch = encoding(**{k: v.to(net.device) for k, v in batch.items()})
+            elif not isinstance(batch, torch.Tensor):
+                batch = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
+            out = _to_host(self._evaluate((batch, None), module))
+            yield tuple(t[:n_rows] for t in out) if isinstance(out, tuple) else out[:n_rows]
+            return
         batch_size = self._predict_batch_size(
             _check_hidden_layer_sizes(self.hidden_layer_sizes), net.device
         )
@@ -962,12 +1063,24 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
                 with torch.no_grad():
                     chunk = encoding(**{k: v.to(net.device) for k, v in chunk.items()})
             for batch in BatchIterator(ArrayDataset(chunk), batch_size):
-                out = _to_host(self._evaluate(batch, module))
-                if padded:
-                    out = tuple(t[:n_rows] for t in out) if isinstance(out, tuple) else (
-                        out[:n_rows]
-                    )
-                yield out
+                yield _to_host(self._evaluate(batch, module))
+
+    def _prediction_module(self):
+        """The module that evaluates encoded batches, or ``None``: ``net_``'s own step.
+
+        A :func:`_prediction_copy` of ``net_.module_.network`` (adapters
+        folded once, not at every call; no skorch step per batch), where the
+        net evaluates a batch just by calling its module in eval mode without
+        gradients; the outputs are the same, bit for bit.
+        """
+        net = self.net_
+        if (
+            type(net).infer is not EnsembleNet.infer
+            or type(net).evaluation_step is not EnsembleNet.evaluation_step
+            or type(net.module_) is not EncodedNetwork
+        ):
+            return None
+        return _prediction_copy(net.module_.network)
 
     def __setstate__(self, state):
         super().__setstate__(state)

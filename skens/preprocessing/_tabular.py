@@ -1,5 +1,7 @@
 """Turn a mixed-type table into the numbers a neural network needs."""
 
+import contextlib
+import contextvars
 import numbers
 from numbers import Integral
 
@@ -21,9 +23,29 @@ _CLIP = 1e3
 _MISSING, _UNKNOWN, _N_SPECIAL = 0, 1, 2
 _TIME_DTYPES = ("datetime", "timedelta", "period", "interval")
 
+# The preprocessor whose input rows its estimator has just validated (see
+# _rows_checked_for): check_tabular_input then leaves out the feature-name
+# check, so that an array passed to a model fitted on a DataFrame warns once,
+# from the estimator, and not a second time from its preprocessor. A context
+# variable, so that other threads and other preprocessors are not affected.
+_CHECKED_FOR = contextvars.ContextVar("skens_rows_checked_for", default=None)
+
+
+@contextlib.contextmanager
+def _rows_checked_for(preprocessor):
+    """Within: ``preprocessor``'s input rows were validated by the estimator that owns it."""
+    token = _CHECKED_FOR.set(preprocessor)
+    try:
+        yield
+    finally:
+        _CHECKED_FOR.reset(token)
+
 
 def _is_dataframe(X):
-    return hasattr(X, "columns") and hasattr(X, "iloc") and hasattr(X, "dtypes")
+    # The class first: on a pandas DataFrame, ``hasattr(X, "dtypes")`` builds a
+    # Series (tens of microseconds, many times per prediction of one row).
+    names = ("columns", "iloc", "dtypes")
+    return all(hasattr(type(X), n) for n in names) or all(hasattr(X, n) for n in names)
 
 
 def _category_keys(values):
@@ -102,6 +124,15 @@ def _factorize_keys(values):
     return uniques, full
 
 
+def _frame_column(X, j):
+    """Column ``j`` of DataFrame ``X`` as a Series.
+
+    By label when the labels are unique: several times faster than ``X.iloc[:, j]``.
+    """
+    columns = X.columns
+    return X[columns[j]] if columns.is_unique else X.iloc[:, j]
+
+
 def _pandas_categorical(column):
     """``(categories, codes)`` of a pandas category column, else ``None``."""
     if str(column.dtype) != "category":
@@ -159,6 +190,14 @@ def check_tabular_input(estimator, X, *, reset):
         raise ValueError(
             f"Found array with 0 {what} (shape={X.shape}) while a minimum of 1 is required."
         )
+    if not reset and _CHECKED_FOR.get() is estimator:
+        # The owning estimator has checked these rows' features (and warned).
+        if X.shape[1] != estimator.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(estimator).__name__} is expecting "
+                f"{estimator.n_features_in_} features as input."
+            )
+        return X
     validate_data(estimator, X, reset=reset, skip_check_array=True)
     return X
 
@@ -285,11 +324,14 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
         self.max_onehot_cardinality = max_onehot_cardinality
         self.random_state = random_state
 
-    def _column(self, X, j):
-        """Column ``j`` as a numpy array (object dtype keeps mixed values)."""
+    def _column(self, X, j, column=None):
+        """Column ``j`` as a numpy array (object dtype keeps mixed values).
+
+        ``column``: the DataFrame's column ``j`` as a Series, when already fetched.
+        """
         if not _is_dataframe(X):
             return X[:, j]
-        column = X.iloc[:, j]
+        column = _frame_column(X, j) if column is None else column
         dtype = column.dtype
         self._reject_time_dtype(dtype, j)
         kind = getattr(dtype, "kind", "O")
@@ -547,13 +589,15 @@ class TabularPreprocessor(TransformerMixin, BaseEstimator):
     # ------------------------------------------------------------ transform
     def _column_keys(self, X, j):
         """:func:`_factorize_keys` of categorical column ``j``."""
+        column = None
         if _is_dataframe(X):
-            categorical = _pandas_categorical(X.iloc[:, j])
+            column = _frame_column(X, j)
+            categorical = _pandas_categorical(column)
             if categorical is not None:
                 categories, codes = categorical
                 keys, inverse = _factorize_keys(categories)
                 return keys, np.append(inverse, -1)[codes]  # code -1 (missing) reads -1
-        return _factorize_keys(self._column(X, j))
+        return _factorize_keys(self._column(X, j, column))
 
     def _learn_categories(self, X, j):
         """The sorted category keys of column ``j``, and whether a value is missing."""
