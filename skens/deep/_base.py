@@ -97,6 +97,11 @@ class _Seeds(NamedTuple):
     split: int
     preprocessing: int
 
+    @classmethod
+    def draw(cls, rng):
+        """The four seeds, drawn from the ``RandomState`` ``rng`` (its first draws)."""
+        return cls(*(int(s) for s in rng.randint(np.iinfo(np.int32).max, size=4)))
+
 
 class _Schedule(NamedTuple):
     """Mini-batch size and effective early-stopping patience (epochs)."""
@@ -766,7 +771,7 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         # the batch iterator's, ``rng``): nothing global is read or moved.
         # The order of the draws from ``rng`` (these seeds, then the bootstrap
         # counts) is part of the results.
-        seeds = _Seeds(*(int(s) for s in rng.randint(np.iinfo(np.int32).max, size=4)))
+        seeds = _Seeds.draw(rng)
         self._task = self._make_task()
         data = self._prepare_data(X, y, sample_weight, seeds, rng)
         seen = self._seen_codes(data.X_train, data.train_weight)

@@ -120,8 +120,8 @@ class _IncrementalMixin:
         return state
 
     def _draw_seeds(self):
-        rng = check_random_state(self.random_state)
-        return _Seeds(*(int(s) for s in rng.randint(_INT32_MAX, size=4)))
+        """The seeds ``fit`` would draw first from ``random_state``."""
+        return _Seeds.draw(check_random_state(self.random_state))
 
     def _build_incremental_net(self, n_features, hidden_layer_sizes, batch_size, seeds, seen):
         """A skorch net that trains one epoch per call, initialised, nothing trimmed."""
