@@ -80,7 +80,7 @@ def _numeric(X):
     return X.select_dtypes("number").to_numpy(dtype=np.float64)
 
 
-def fit_models(path):
+def fit_models(path, device="cpu"):
     """Fit every model (current ``skens``) and pickle them with their test rows to ``path``."""
     import torch
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -106,10 +106,11 @@ def fit_models(path):
         fitted[key] = model.fit(X, y)
         print(f"fitted {key} in {time.perf_counter() - start:.1f} s", flush=True)
 
-    fit(("deep_classifier", "dataframe"), DeepEnsembleClassifier(random_state=0), Xc, yc)
-    fit(("deep_classifier", "numpy"), DeepEnsembleClassifier(random_state=0), _numeric(Xc), yc)
-    fit(("deep_regressor", "dataframe"), DeepEnsembleRegressor(random_state=0), Xr, yr)
-    fit(("deep_regressor", "numpy"), DeepEnsembleRegressor(random_state=0), _numeric(Xr), yr)
+    deep = dict(random_state=0, device=device)
+    fit(("deep_classifier", "dataframe"), DeepEnsembleClassifier(**deep), Xc, yc)
+    fit(("deep_classifier", "numpy"), DeepEnsembleClassifier(**deep), _numeric(Xc), yc)
+    fit(("deep_regressor", "dataframe"), DeepEnsembleRegressor(**deep), Xr, yr)
+    fit(("deep_regressor", "numpy"), DeepEnsembleRegressor(**deep), _numeric(Xr), yr)
     fit(
         ("mlp_classifier", "dataframe"),
         make_pipeline(models.one_hot_preprocessing(), MLPClassifier(random_state=0)),
@@ -207,8 +208,10 @@ def to_markdown(record):
         "Single-row latency, one thread, a different test row per call "
         f"({record['calls']} calls, median over {record['rounds']} round(s); "
         f"load average {record['load_before']} before, {record['load_after']} after, "
-        f"on {record['cpu_count']} cores): wall-clock median and p90, and the calling "
-        "thread's median CPU time, in ms.",
+        f"on {record['cpu_count']} cores"
+        + (f"; the deep ensembles on {record['device']}" if record.get("device", "cpu") != "cpu"
+           else "")
+        + "): wall-clock median and p90, and the calling thread's median CPU time, in ms.",
         "",
     ]
     header = "| model | method | input | median | p90 | CPU |"
@@ -238,6 +241,11 @@ def main():
                         help="worker runs per skens version, alternating")
     parser.add_argument("--baseline", default=None,
                         help="a git revision to time too (e.g. HEAD), for before/after ratios")
+    parser.add_argument("--baseline-src", default=None,
+                        help="a folder holding another version's skens package, timed as "
+                        "--baseline (on a machine without the git history)")
+    parser.add_argument("--device", default="cpu",
+                        help="device of the deep ensembles (the others run on the CPU)")
     parser.add_argument("--models", default=None,
                         help="pickled models to reuse (else fitted into a temporary file)")
     parser.add_argument("--output", default=ROOT / "benchmarks" / "results" / "bench_latency.json")
@@ -251,9 +259,12 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         models_path = Path(args.models) if args.models else Path(tmp) / "models.pkl"
         if not models_path.exists():
-            fit_models(models_path)
+            fit_models(models_path, args.device)
         sources = {"current": ROOT}
-        if args.baseline:
+        if args.baseline_src:
+            sources["baseline"] = Path(args.baseline_src)
+            args.baseline = args.baseline or "baseline"
+        elif args.baseline:
             baseline_src = Path(tmp) / "baseline"
             baseline_src.mkdir()
             archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.baseline, "skens"],
@@ -274,6 +285,7 @@ def main():
             load_before=load_before,
             load_after=_load_average(),
             cpu_count=os.cpu_count(),
+            device=args.device,
             machine=platform.processor() or platform.machine(),
             current=_median_over_rounds(runs["current"]),
         )

@@ -6,6 +6,11 @@
 #   .devdata (python benchmarks/bench_precision.py --export .devdata/tables.pkl.gz)
 #   command: bash benchmarks/run_gpu.sh [PART...]   PART: tests, scale, precision, scale5m
 #   (all four when none is named; two calls on the same warm machine can split them)
+#   Also: 'suite', the whole test suite (12 workers, every estimator on CUDA by device='auto');
+#   'rows', benchmarks/check_row_independence.py; 'latency', single-row latency with the deep
+#   ensembles on this machine's CPU then on CUDA (.devdata/baseline/skens, e.g. from
+#   `git archive HEAD skens`, is timed beside the working tree on the CPU when present, and
+#   .devdata/latency_models.pkl, written by bench_latency.py --models, is timed instead of new fits).
 set -u
 PARTS=${*:-tests scale precision scale5m}
 # Also: 'uncertainty', the uncertainty-methods benchmark on the GPU (public and external tables,
@@ -30,6 +35,33 @@ echo "== GPU tests"
 timeout 120 python3 -m pytest -q -p no:cacheprovider -x tests/deep/test_gpu.py \
     tests/nn/test_encoding.py tests/deep/test_device_encoding.py tests/nn/test_sgmcmc.py > "$OUT/gpu_tests.log" 2>&1
 echo "pytest status $?"; tail -5 "$OUT/gpu_tests.log"
+fi
+
+if want suite; then
+echo "== whole test suite"
+timeout ${SUITE_TIMEOUT:-300} python3 -m pytest -v -n 12 -p no:cacheprovider tests skens \
+    > "$OUT/suite.log" 2>&1
+echo "pytest status $?"; grep -E "(FAILED|ERROR) " "$OUT/suite.log" | head -40; tail -3 "$OUT/suite.log"
+fi
+
+if want rows; then
+echo "== row independence"
+timeout 60 python3 benchmarks/check_row_independence.py --output "$OUT/rows.json" > /dev/null 2>&1
+echo "status $?"; python3 -c "import json; r = json.load(open('$OUT/rows.json')); print({k: v for k, v in r.items()})"
+fi
+
+if want latency; then
+echo "== latency"
+export PYTHONPATH=$PYTHONPATH:$PWD/.devdata/site
+baseline=""; [ -d .devdata/baseline/skens ] && baseline="--baseline-src .devdata/baseline"
+# Models fitted elsewhere on the CPU (bench_latency.py --models FILE) save the fits' minutes.
+models=""; [ -f .devdata/latency_models.pkl ] && models="--models .devdata/latency_models.pkl"
+timeout 140 python3 benchmarks/bench_latency.py --device cpu --calls 1000 --rounds 1 $baseline $models \
+    --output "$OUT/latency_cpu.json" > "$OUT/latency_cpu.log" 2>&1
+echo "status $?"; grep "^|" "$OUT/latency_cpu.log"
+timeout 150 python3 benchmarks/bench_latency.py --device cuda --calls 500 --rounds 1 \
+    --output "$OUT/latency_cuda.json" > "$OUT/latency_cuda.log" 2>&1
+echo "status $?"; grep "^| deep" "$OUT/latency_cuda.log"
 fi
 
 if want scale; then

@@ -87,6 +87,10 @@ _PREDICTION_MODULES = (
 _MAX_FOLDED_ELEMENTS = 2**24
 # network -> (its tensors' state, the prediction copy); dropped with the network.
 _PREDICTION_COPIES = weakref.WeakKeyDictionary()
+# prediction copy -> {(threads, input width): rows}, see _BaseDeepEnsemble._rows_alone.
+_ROWS_ALONE = weakref.WeakKeyDictionary()
+# Random rows the probe of _rows_alone compares fewer rows with.
+_PROBE_ROWS = 64
 
 
 class _Seeds(NamedTuple):
@@ -240,11 +244,14 @@ def _tensor_state(network):
     or data pointer; a submodule replaced, a new identity.
     """
     state = []
-    for module in network.modules():
+    stack = [network]
+    while stack:  # every module (depth first), without Module.modules()'s generators
+        module = stack.pop()
         state.append((id(module), type(module)))
         for tensor in itertools.chain(module._parameters.values(), module._buffers.values()):
             if tensor is not None:
                 state.append((id(tensor), tensor._version, tensor.data_ptr()))
+        stack.extend(child for child in module._modules.values() if child is not None)
     return state
 
 
@@ -275,6 +282,28 @@ def _prediction_copy(network):
                 _fold_adapters(layer)
     _PREDICTION_COPIES[network] = (state, prediction)
     return prediction
+
+
+def _probe_rows(module, width, n_rows, generator):
+    """``n_rows`` random encoded rows of ``width`` columns that ``module`` accepts.
+
+    Normal values, except in the code columns of a :class:`FeatureEmbedding`
+    (after its ``n_numeric`` real-valued columns), which get valid codes.
+    """
+    rows = torch.randn(n_rows, width, generator=generator)
+    for layer in module.modules():
+        if type(layer) is FeatureEmbedding:
+            for column, embedding in enumerate(layer.embeddings, start=layer.n_numeric):
+                codes = torch.randint(embedding.num_embeddings, (n_rows,), generator=generator)
+                rows[:, column] = codes.float()
+    return rows
+
+
+def _bitwise_equal(a, b):
+    """Whether two outputs (tensors or tuples of tensors) are equal bit for bit, NaN included."""
+    if isinstance(a, tuple):
+        return all(_bitwise_equal(x, y) for x, y in zip(a, b))
+    return a.shape == b.shape and bool(((a == b) | (a.isnan() & b.isnan())).all())
 
 
 class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
@@ -1017,9 +1046,11 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
         No batch holds fewer than ``MIN_BATCH_ROWS`` rows: a matrix product
         of a few rows can take another kernel path (and rounding) than a
         larger one, and a row's prediction must not depend on the rows
-        predicted with it. Fewer rows are repeated up to that number and the
-        copies dropped; :class:`BatchIterator` never leaves a smaller last
-        batch.
+        predicted with it. :class:`BatchIterator` never leaves a smaller last
+        batch. Fewer rows are repeated up to that number and encoded; the
+        prediction module then evaluates only as many of them as give a
+        larger batch's outputs bit for bit (:meth:`_rows_alone`, measured
+        per module; 4 on the CPUs measured), and the copies are dropped.
 
         ``module`` evaluates the batches instead of ``net_.module_`` (a
         :func:`skens.nn.select_members` subset of it, say); by default, the
@@ -1040,8 +1071,10 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
             transform = self._raw_batch
         else:
             transform = self._transform_checked
+        probe = module is None
         if module is None:
             module = self._prediction_module()
+            probe = module is not None
         n_rows = len(X)
         if n_rows < MIN_BATCH_ROWS:
             repeat = torch.from_numpy(np.arange(MIN_BATCH_ROWS) % n_rows)
@@ -1056,6 +1089,8 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
                     batch = encoding(**{k: v.to(net.device) for k, v in batch.items()})
             elif not isinstance(batch, torch.Tensor):
                 batch = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
+            if probe:  # the network on as few of the repeated rows as give the same outputs
+                batch = batch[: max(n_rows, self._rows_alone(module, batch.shape[1]))]
             out = _to_host(self._evaluate((batch, None), module))
             yield tuple(t[:n_rows] for t in out) if isinstance(out, tuple) else out[:n_rows]
             return
@@ -1069,6 +1104,43 @@ class _BaseDeepEnsemble(BaseEstimator, metaclass=ABCMeta):
                     chunk = encoding(**{k: v.to(net.device) for k, v in chunk.items()})
             for batch in BatchIterator(ArrayDataset(chunk), batch_size):
                 yield _to_host(self._evaluate(batch, module))
+
+    def _rows_alone(self, module, width):
+        """Fewest rows a batch of ``module`` needs for outputs that do not depend on its size.
+
+        A matrix product of a few rows can take another kernel (and
+        rounding) than a larger one: on the CPUs measured, 1 to 3 rows do.
+        The answer depends on the machine, the library and the layer
+        shapes, so it is measured, not assumed: ``module`` evaluates
+        ``_PROBE_ROWS`` random rows at once, then their first ``k`` rows for
+        each ``k`` below ``MIN_BATCH_ROWS``; the answer is the smallest
+        ``k`` from which every size gives the first rows' outputs bit for
+        bit. Different summation orders round random inputs differently
+        almost surely, so a kernel change does not go unseen. When
+        ``MIN_BATCH_ROWS`` rows themselves differ from the larger batch,
+        the answer is ``MIN_BATCH_ROWS``: no claim beyond the padding's.
+
+        Measured once per prediction copy, number of threads and input
+        width (a few small forward passes), with a generator of its own.
+        """
+        key = torch.get_num_threads(), width
+        known = _ROWS_ALONE.setdefault(module, {})
+        if key not in known:
+            generator = torch.Generator().manual_seed(0)
+            rows = _probe_rows(module, width, _PROBE_ROWS, generator).to(self.net_.device)
+            full = _to_host(self._evaluate((rows, None), module))
+
+            def same(k):
+                out = _to_host(self._evaluate((rows[:k], None), module))
+                first = tuple(t[:k] for t in full) if isinstance(full, tuple) else full[:k]
+                return _bitwise_equal(out, first)
+
+            fewest = MIN_BATCH_ROWS
+            if same(MIN_BATCH_ROWS):
+                while fewest > 1 and same(fewest - 1):
+                    fewest -= 1
+            known[key] = fewest
+        return known[key]
 
     def _prediction_module(self):
         """The module that evaluates encoded batches, or ``None``: ``net_``'s own step.

@@ -19,7 +19,9 @@ __all__ = ["ArrayDataset", "BatchIterator", "MIN_BATCH_ROWS"]
 
 # No prediction batch holds fewer rows than this: on some CPUs a matrix product
 # of 1 to 3 rows rounds differently from the same rows in a larger product, and
-# a row's prediction must not depend on the rows predicted with it.
+# a row's prediction must not depend on the rows predicted with it. (A
+# prediction of fewer rows pads them to this many, then evaluates the network on
+# as few as measured to be safe: _BaseDeepEnsemble._rows_alone.)
 MIN_BATCH_ROWS = 8
 
 

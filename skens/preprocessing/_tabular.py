@@ -142,6 +142,15 @@ def _pandas_categorical(column):
     )
 
 
+def _check_n_features(estimator, X):
+    """The error of :func:`sklearn.utils.validation.validate_data` for a wrong feature count."""
+    if X.shape[1] != estimator.n_features_in_:
+        raise ValueError(
+            f"X has {X.shape[1]} features, but {type(estimator).__name__} is expecting "
+            f"{estimator.n_features_in_} features as input."
+        )
+
+
 def check_tabular_input(estimator, X, *, reset):
     """Validate a table for ``estimator``; return it as a DataFrame or a 2-D array.
 
@@ -183,6 +192,20 @@ def check_tabular_input(estimator, X, *, reset):
             f"{type(estimator).__name__} does not support sparse input; convert it with "
             "X.toarray() (or pass a dense DataFrame)."
         )
+    if (
+        not reset
+        and type(X) is np.ndarray
+        and X.ndim == 2
+        and X.dtype.kind in "fiu"
+        and 0 not in X.shape
+        and not hasattr(estimator, "feature_names_in_")
+        and hasattr(estimator, "n_features_in_")
+    ):
+        # A plain numeric array for an estimator fitted without feature names:
+        # all ``check_array`` and ``validate_data`` would do is count the
+        # features. (A single-row prediction's cost, benchmarks/bench_latency.py.)
+        _check_n_features(estimator, X)
+        return X
     if not _is_dataframe(X):
         X = check_array(X, dtype=None, ensure_all_finite=False)
     elif 0 in X.shape:
@@ -192,11 +215,7 @@ def check_tabular_input(estimator, X, *, reset):
         )
     if not reset and _CHECKED_FOR.get() is estimator:
         # The owning estimator has checked these rows' features (and warned).
-        if X.shape[1] != estimator.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but {type(estimator).__name__} is expecting "
-                f"{estimator.n_features_in_} features as input."
-            )
+        _check_n_features(estimator, X)
         return X
     validate_data(estimator, X, reset=reset, skip_check_array=True)
     return X

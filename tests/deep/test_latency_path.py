@@ -137,7 +137,8 @@ def test_a_row_alone_is_predicted_as_in_any_batch():
     # product's kernel for so narrow a layer depends on the rows.)
     X, y, _ = _frame()
     X = X.drop(columns="zip")
-    clf = DeepEnsembleClassifier(**{**SMALL, "hidden_layer_sizes": (256, 256)}).fit(X, y)
+    clf = DeepEnsembleClassifier(**{**SMALL, "hidden_layer_sizes": (256, 256), "device": "cpu"})
+    clf.fit(X, y)
     together = clf.predict_proba(X.iloc[:40])
     for i in (0, 5, 39):
         np.testing.assert_array_equal(clf.predict_proba(X.iloc[[i]]), together[i : i + 1])
@@ -213,3 +214,59 @@ def test_dataframe_columns_are_read_by_label_or_position():
     assert _frame_column(frame, 1).tolist() == ["x"]
     duplicated = pd.DataFrame([[1.0, 2.0, 3.0]], columns=["a", "a", "c"])
     assert _frame_column(duplicated, 1).tolist() == [2.0]
+
+
+class _SizeDependent(torch.nn.Module):
+    """Rows' sums, rounded otherwise when a batch holds fewer than ``below`` rows."""
+
+    def __init__(self, below):
+        super().__init__()
+        self.below = below
+
+    def forward(self, x):
+        out = x.sum(dim=1, keepdim=True)
+        return out + 1e-3 if len(x) < self.below else out
+
+
+@pytest.mark.parametrize("below, expected", [(0, 1), (3, 3), (7, 7), (MIN_BATCH_ROWS + 1, 8)])
+def test_rows_alone_is_the_fewest_rows_whose_outputs_match_a_larger_batch(below, expected):
+    X, y, _ = _frame()
+    clf = DeepEnsembleClassifier(**SMALL).fit(X, y)
+    torch_state, numpy_state = torch.get_rng_state(), np.random.get_state()
+    assert clf._rows_alone(_SizeDependent(below), 5) == expected
+    assert torch.equal(torch.get_rng_state(), torch_state)  # a generator of its own
+    assert np.random.get_state()[1].tolist() == numpy_state[1].tolist()
+
+
+def test_rows_alone_is_measured_once_per_copy_threads_and_width(monkeypatch):
+    X, y, _ = _frame()
+    clf = DeepEnsembleClassifier(**SMALL).fit(X, y)
+    module = clf._prediction_module()
+    calls = []
+    evaluate = clf._evaluate
+    monkeypatch.setattr(clf, "_evaluate", lambda *a: calls.append(1) or evaluate(*a))
+    rows = clf._validate_X_predict(X.iloc[:1])
+    _fast(clf, rows)
+    n_probe = len(calls)
+    assert n_probe > 2  # the probe ran (its batches and the row's)
+    _fast(clf, rows)
+    assert len(calls) == n_probe + 1  # known: only the row's batch
+    ((threads, width), fewest), = _base._ROWS_ALONE[module].items()
+    assert threads == torch.get_num_threads() and 1 <= fewest <= MIN_BATCH_ROWS
+    assert width == clf.net_.module_.encoding.out_features  # the encoded rows' width
+
+
+def test_the_probe_gives_every_code_column_valid_codes():
+    X, y, _ = _frame()
+    clf = DeepEnsembleClassifier(**SMALL).fit(X, y)
+    module = clf._prediction_module()
+    embedding = next(m for m in module.modules() if type(m).__name__ == "FeatureEmbedding")
+    assert len(embedding.embeddings) > 0  # the frame's 'zip' column is embedded
+    width = embedding.n_numeric + len(embedding.embeddings)
+    rows = _base._probe_rows(module, width, 64, torch.Generator().manual_seed(0))
+    rows = rows.to(clf.net_.device)
+    for column, table in enumerate(embedding.embeddings, start=embedding.n_numeric):
+        codes = rows[:, column]
+        assert torch.equal(codes, codes.round()) and 0 <= codes.min()
+        assert codes.max() < table.num_embeddings and len(codes.unique()) > 1
+    assert torch.isfinite(module(rows)).all()

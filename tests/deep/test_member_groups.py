@@ -96,7 +96,7 @@ def test_groups_draw_apart_and_results_do_not_depend_on_the_backend(classificati
 def test_a_list_of_devices_places_one_group_on_each(classification):
     X, y = classification
     with parallel_config(backend="threading"):
-        by_jobs = DeepEnsembleClassifier(n_members=4, n_jobs=2, **TINY).fit(X, y)
+        by_jobs = DeepEnsembleClassifier(n_members=4, n_jobs=2, device="cpu", **TINY).fit(X, y)
     by_devices = DeepEnsembleClassifier(n_members=4, device=["cpu", "cpu"], **TINY).fit(X, y)
     assert by_devices.device_ == "cpu"
     np.testing.assert_allclose(

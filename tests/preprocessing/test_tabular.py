@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -284,3 +286,67 @@ def test_column_layout_is_frozen_and_checked():
         ColumnLayout(n_onehot=-1)
     with pytest.raises(ValueError, match="code_cardinalities must be positive"):
         ColumnLayout(code_cardinalities=(0,))
+
+
+def _checked_the_long_way(estimator, X):
+    """``check_tabular_input(..., reset=False)`` without its shortcut for plain arrays."""
+    from sklearn.utils import check_array
+    from sklearn.utils.validation import validate_data
+
+    X = check_array(X, dtype=None, ensure_all_finite=False)
+    validate_data(estimator, X, reset=False, skip_check_array=True)
+    return X
+
+
+@pytest.mark.parametrize(
+    "X",
+    [
+        np.array([[1.0, np.nan, np.inf]]),
+        np.ones((2, 3), dtype=np.float32),
+        np.arange(6).reshape(2, 3),
+        np.arange(6, dtype=np.uint8).reshape(2, 3),
+        np.asfortranarray(np.ones((4, 3))),
+        np.ones((3, 6))[:, ::2],  # not contiguous
+        np.ones((2, 4)),  # one feature too many
+        np.ones((0, 3)),
+        np.ones((2, 0)),
+        np.ones((2, 3), dtype=bool),
+        np.ones((2, 3), dtype=complex),
+        np.ones((2, 3), dtype=object),
+        np.ones(3),
+        np.ones((2, 3, 1)),
+        np.ma.masked_array(np.ones((2, 3))),
+    ],
+    ids=lambda X: f"{type(X).__name__}-{X.dtype}-{X.shape}",
+)
+@pytest.mark.parametrize("names", [False, True], ids=["array-fitted", "frame-fitted"])
+def test_plain_arrays_are_checked_as_the_long_way_would(X, names):
+    from sklearn.base import BaseEstimator
+
+    from skens.preprocessing import check_tabular_input
+
+    estimator = BaseEstimator()
+    fitted_on = pd.DataFrame(np.ones((2, 3)), columns=["a", "b", "c"])
+    check_tabular_input(estimator, fitted_on if names else fitted_on.to_numpy(), reset=True)
+    read_only = X.copy()
+    read_only.flags.writeable = False
+    for rows in (X, read_only):
+        try:
+            with warnings.catch_warnings(record=True) as expected_warnings:
+                warnings.simplefilter("always")
+                expected = _checked_the_long_way(estimator, rows)
+        except Exception as error:  # noqa: BLE001 - compared below
+            with warnings.catch_warnings(record=True), pytest.raises(type(error)) as raised:
+                warnings.simplefilter("always")
+                check_tabular_input(estimator, rows, reset=False)
+            assert str(raised.value) == str(error)
+            continue
+        with warnings.catch_warnings(record=True) as got_warnings:
+            warnings.simplefilter("always")
+            got = check_tabular_input(estimator, rows, reset=False)
+        assert [str(w.message) for w in got_warnings] == [
+            str(w.message) for w in expected_warnings
+        ]
+        assert type(got) is type(expected) and got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected)
+        assert got.flags.f_contiguous == expected.flags.f_contiguous
