@@ -326,10 +326,10 @@ WIN_RULES = {
 }
 
 
-def _wins(pairs, key):
+def _count(key_pairs):
+    """(A wins, B wins, ties) over ``(A's figure, B's figure)`` pairs, lower is better."""
     a = b = tie = 0
-    for _, _, ra, rb in pairs:
-        ka, kb = key(ra), key(rb)
+    for ka, kb in key_pairs:
         if np.isclose(ka, kb, rtol=1e-3, atol=1e-6):
             tie += 1
         elif kb < ka:
@@ -337,22 +337,18 @@ def _wins(pairs, key):
         else:
             a += 1
     return a, b, tie
+
+
+def _wins(pairs, key):
+    return _count((key(ra), key(rb)) for _, _, ra, rb in pairs)
 
 
 def _table_wins(summary, metric, key_fn):
-    a = b = tie = 0
-    for d in summary.values():
-        if "mixture" not in d or "pinball" not in d:
-            continue
-        ka = key_fn({metric: d["mixture"][metric][0]})
-        kb = key_fn({metric: d["pinball"][metric][0]})
-        if np.isclose(ka, kb, rtol=1e-3, atol=1e-6):
-            tie += 1
-        elif kb < ka:
-            b += 1
-        else:
-            a += 1
-    return a, b, tie
+    return _count(
+        (key_fn({metric: d["mixture"][metric][0]}), key_fn({metric: d["pinball"][metric][0]}))
+        for d in summary.values()
+        if "mixture" in d and "pinball" in d
+    )
 
 
 def report(path, md_path=None):
