@@ -300,7 +300,7 @@ def _probe_rows(module, width, n_rows, generator):
 
 
 def _bitwise_equal(a, b):
-    """Whether two outputs (tensors or tuples of tensors) are equal bit for bit, NaN included."""
+    """Whether two outputs (tensors or tuples of them) are equal elementwise, NaN to NaN."""
     if isinstance(a, tuple):
         return all(_bitwise_equal(x, y) for x, y in zip(a, b))
     return a.shape == b.shape and bool(((a == b) | (a.isnan() & b.isnan())).all())

@@ -4,7 +4,6 @@ import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import compute_sample_weight
 from sklearn.utils.validation import check_consistent_length
 
 from ..base import EnsembleClassifierMixin, EnsembleRegressorMixin, _concat
@@ -12,7 +11,11 @@ from ..ensemble._aggregation import crossmax
 from ..nn import ClassificationTask, GaussianRegressionTask, SquaredErrorRegressionTask
 from ..utils import check_sample_weight
 from ..utils._compat import StrOptions, _fit_context
-from ..utils._validation import _check_classification_target, _check_regression_target
+from ..utils._validation import (
+    _check_classification_target,
+    _check_regression_target,
+    _class_weighted,
+)
 from ._base import _BaseDeepEnsemble
 from ._incremental import _IncrementalMixin
 
@@ -411,14 +414,7 @@ class DeepEnsembleClassifier(
                 f"{type(self).__name__} needs samples of at least 2 classes in the data, "
                 f"but the data contains only one class: {self.classes_[0]!r}."
             )
-        if self.class_weight is not None:
-            kept = slice(None)
-            if isinstance(self.class_weight, str) and sample_weight is not None:
-                # 'balanced': class frequencies of the samples trained on (positive weight).
-                kept = sample_weight > 0
-            class_weight = np.zeros(len(y))
-            class_weight[kept] = compute_sample_weight(self.class_weight, y[kept])
-            sample_weight = class_weight if sample_weight is None else sample_weight * class_weight
+        sample_weight = _class_weighted(self.class_weight, y, sample_weight)
         self._fit(X, y_encoded.astype(np.int64), sample_weight)
         return self
 

@@ -18,14 +18,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin
-from sklearn.utils import check_random_state, compute_sample_weight
+from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import NotFittedError, check_consistent_length, check_is_fitted
 
 from ..preprocessing import TabularPreprocessor
 from ..utils import check_sample_weight, resolve_device
 from ..utils._compat import _fit_context, _safe_indexing
-from ..utils._validation import _check_classification_target, _check_regression_target
+from ..utils._validation import (
+    _check_classification_target,
+    _check_regression_target,
+    _class_weighted,
+)
 from ._base import _check_hidden_layer_sizes, _FitData, _Schedule, _Seeds
 
 __all__ = []
@@ -464,9 +468,7 @@ class _ClassifierPartialFit:
                 "class frequencies of the whole data); pass a dict instead, e.g. from "
                 "sklearn.utils.class_weight.compute_class_weight('balanced', ...)."
             )
-        if self.class_weight is not None:
-            class_weight = compute_sample_weight(self.class_weight, y)
-            sample_weight = class_weight if sample_weight is None else sample_weight * class_weight
+        sample_weight = _class_weighted(self.class_weight, y, sample_weight)
         self._partial_fit_step(X, y_encoded, sample_weight, preprocessor, first)
         return self
 

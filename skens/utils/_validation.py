@@ -1,7 +1,7 @@
 """Input checks shared by the estimators."""
 
 import numpy as np
-from sklearn.utils import check_array, column_or_1d
+from sklearn.utils import check_array, column_or_1d, compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
 __all__ = ["check_sample_weight", "is_missing"]
@@ -134,3 +134,19 @@ def _check_regression_target(estimator, y, *, single_output=False):
             f"{type(estimator).__name__} supports one target, got y of shape {y.shape}."
         )
     return y
+
+
+def _class_weighted(class_weight, y, sample_weight):
+    """``sample_weight`` times each sample's ``class_weight`` (a dict, 'balanced' or None).
+
+    'balanced' counts the classes among the samples trained on: those of
+    positive ``sample_weight``.
+    """
+    if class_weight is None:
+        return sample_weight
+    kept = slice(None)
+    if isinstance(class_weight, str) and sample_weight is not None:
+        kept = sample_weight > 0
+    weight = np.zeros(len(y))
+    weight[kept] = compute_sample_weight(class_weight, y[kept])
+    return weight if sample_weight is None else sample_weight * weight
