@@ -332,12 +332,43 @@ _PARTIAL_FIT_NOTES = """
 """
 
 
+# The parameter texts the classifier's and the regressor's partial_fit share.
+_PARTIAL_FIT_SHARED = {
+    "X_param": """
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            A chunk of training data: numbers, or a DataFrame mixing numeric,
+            categorical, string and boolean columns; NaN marks a missing
+            value. Every call must have the columns of the first.
+""",
+    "weight_params_and_returns": """
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample's loss; zero ignores a sample.
+        preprocessor : TabularPreprocessor, default=None
+            A fitted :class:`skens.preprocessing.TabularPreprocessor` to
+            encode ``X`` with instead of one learned on the first chunk (e.g.
+            fitted on a sample of the whole data); a copy becomes
+            ``preprocessor_``, and the estimator's ``categorical_features``
+            and ``numeric_scaling`` are not used. Read on the first call
+            only: later calls ignore it.
+
+        Returns
+        -------
+        self : object
+            The estimator, trained one more pass.
+""",
+}
+
+
 def _with_notes(**values):
-    """Fill the ``%(notes)s`` of a ``partial_fit`` docstring (before it is wrapped)."""
+    """Fill the ``%(notes)s`` and shared parameters of a ``partial_fit`` docstring.
+
+    Before it is wrapped: each placeholder's first line is indented in place.
+    """
 
     def decorate(function):
-        notes = _PARTIAL_FIT_NOTES.strip() % values  # the first line indented in place
-        function.__doc__ = function.__doc__.replace("%(notes)s", notes)
+        texts = dict(_PARTIAL_FIT_SHARED, notes=_PARTIAL_FIT_NOTES % values)
+        for name, text in texts.items():
+            function.__doc__ = function.__doc__.replace(f"%({name})s", text.strip())
         return function
 
     return decorate
@@ -389,29 +420,13 @@ class _ClassifierPartialFit:
 
         Parameters
         ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
-            A chunk of training data: numbers, or a DataFrame mixing numeric,
-            categorical, string and boolean columns; NaN marks a missing
-            value. Every call must have the columns of the first.
+        %(X_param)s
         y : array-like of shape (n_samples,)
             Class labels, all in ``classes``.
         classes : array-like of shape (n_classes,), default=None
             Every class of the whole data. Required on the first call; later
             calls may omit it, or must pass the same classes.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sample's loss; zero ignores a sample.
-        preprocessor : TabularPreprocessor, default=None
-            A fitted :class:`skens.preprocessing.TabularPreprocessor` to
-            encode ``X`` with instead of one learned on the first chunk (e.g.
-            fitted on a sample of the whole data); a copy becomes
-            ``preprocessor_``, and the estimator's ``categorical_features``
-            and ``numeric_scaling`` are not used. Read on the first call
-            only: later calls ignore it.
-
-        Returns
-        -------
-        self : object
-            The estimator, trained one more pass.
+        %(weight_params_and_returns)s
 
         Notes
         -----
@@ -489,27 +504,11 @@ class _RegressorPartialFit:
 
         Parameters
         ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_features)
-            A chunk of training data: numbers, or a DataFrame mixing numeric,
-            categorical, string and boolean columns; NaN marks a missing
-            value. Every call must have the columns of the first.
+        %(X_param)s
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Numeric targets, with the outputs of the first call; standardised
             with the mean and scale of the first call's targets.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each sample's loss; zero ignores a sample.
-        preprocessor : TabularPreprocessor, default=None
-            A fitted :class:`skens.preprocessing.TabularPreprocessor` to
-            encode ``X`` with instead of one learned on the first chunk (e.g.
-            fitted on a sample of the whole data); a copy becomes
-            ``preprocessor_``, and the estimator's ``categorical_features``
-            and ``numeric_scaling`` are not used. Read on the first call
-            only: later calls ignore it.
-
-        Returns
-        -------
-        self : object
-            The estimator, trained one more pass.
+        %(weight_params_and_returns)s
 
         Notes
         -----
